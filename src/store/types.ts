@@ -1,0 +1,116 @@
+/**
+ * The north-bound store: one interface, several drivers (sqlite, etcd, remote HTTP).
+ *
+ * Semantics follow etcd v3: one monotonic revision for the whole store, every key carries the
+ * revision that created and last modified it, a transaction is compare-and-set over many keys,
+ * and `watch(prefix, fromRevision)` delivers every change at or after `fromRevision` in order,
+ * once, with no gaps. Values are opaque strings (the model layer stores JSON).
+ */
+
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  /** Revision of the transaction that created this key (since its last deletion). */
+  readonly createRevision: number;
+  /** Revision of the transaction that last wrote this key. */
+  readonly modRevision: number;
+  /** Number of writes since creation (1 after create). */
+  readonly version: number;
+  /** Lease the key is attached to, if any; the key is deleted when the lease expires. */
+  readonly lease?: string;
+}
+
+export type CompareTarget = 'value' | 'version' | 'createRevision' | 'modRevision';
+export type CompareOp = '=' | '!=' | '<' | '>';
+
+/**
+ * A guard of a transaction. A missing key has version 0, createRevision 0, modRevision 0 and no
+ * value (a `value` compare on a missing key is false), exactly as in etcd.
+ */
+export interface Compare {
+  readonly key: string;
+  readonly target: CompareTarget;
+  readonly op: CompareOp;
+  readonly value: string | number;
+}
+
+export type Op =
+  | { readonly type: 'put'; readonly key: string; readonly value: string; readonly lease?: string }
+  | { readonly type: 'delete'; readonly key: string }
+  | { readonly type: 'deletePrefix'; readonly prefix: string };
+
+export interface TxnRequest {
+  readonly compare: readonly Compare[];
+  readonly success: readonly Op[];
+  readonly failure?: readonly Op[];
+}
+
+export interface TxnResult {
+  readonly succeeded: boolean;
+  /** Store revision after the transaction (unchanged if nothing was written). */
+  readonly revision: number;
+}
+
+export interface RangeResult {
+  readonly kvs: readonly KeyValue[];
+  /** Store revision the range was read at. Watch from `revision + 1` to follow on without gaps. */
+  readonly revision: number;
+}
+
+export interface WatchEvent {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  /** New value for put; absent for delete. */
+  readonly value?: string;
+  /** Revision of the transaction that produced this event. */
+  readonly revision: number;
+}
+
+export interface WatchHandlers {
+  /**
+   * All events of one transaction (one revision), in key order within it; called in revision
+   * order. Never called twice for the same revision, never skips a revision that touched the
+   * prefix.
+   */
+  onEvents(events: readonly WatchEvent[], revision: number): void;
+  /**
+   * The requested history is gone (compacted). The watcher must resync with `range` and watch
+   * again from the range's `revision + 1`. The watch is finished after this call.
+   */
+  onCompacted?(compactRevision: number): void;
+  /** The watch failed in a way the driver could not recover from; it is finished. */
+  onError?(err: Error): void;
+}
+
+export interface Watch {
+  /** Stop delivering events; resolves when the driver has released the watch. */
+  cancel(): Promise<void>;
+}
+
+export interface Lease {
+  readonly id: string;
+  readonly ttlSeconds: number;
+  /** Called once if the lease could not be kept alive (expired, revoked elsewhere, store lost). */
+  onLost(listener: (err: Error) => void): void;
+  /** Revoke the lease now: every key attached to it is deleted. */
+  revoke(): Promise<void>;
+}
+
+export interface Store {
+  /** Driver name for status and logs: 'sqlite', 'etcd', 'remote'. */
+  readonly kind: string;
+  get(key: string): Promise<KeyValue | undefined>;
+  /** All keys starting with `prefix`, sorted by key. */
+  range(prefix: string): Promise<RangeResult>;
+  txn(req: TxnRequest): Promise<TxnResult>;
+  /**
+   * Deliver every change to keys under `prefix` with revision >= `fromRevision`. Drivers that
+   * reconnect resume from the last delivered revision + 1 without telling the caller.
+   */
+  watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Watch;
+  /** Grant a lease and keep it alive until revoked or the store is closed. */
+  grantLease(ttlSeconds: number): Promise<Lease>;
+  /** Current store revision. */
+  revision(): Promise<number>;
+  close(): Promise<void>;
+}
