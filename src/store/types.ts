@@ -113,4 +113,27 @@ export interface Store {
   /** Current store revision. */
   revision(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Drop history before `revision`: watches from an earlier revision get `onCompacted`.
+   * Optional so that older implementations stay valid; every Wyvern driver implements it.
+   */
+  compact?(revision: number): Promise<void>;
+  /**
+   * Raw leases that are NOT kept alive by the driver: the HTTP store service hands them to
+   * remote controllers, which send their own keepalives. Every Wyvern driver implements it.
+   */
+  readonly leaseControl?: LeaseControl;
+}
+
+export interface LeaseInfo {
+  readonly id: string;
+  /** TTL granted (may exceed the request, e.g. etcd's minimum) or remaining after keepalive. */
+  readonly ttlSeconds: number;
+}
+
+/** Leases as data: grant, refresh and revoke by id. Unknown or expired ids → LeaseNotFoundError. */
+export interface LeaseControl {
+  grant(ttlSeconds: number): Promise<LeaseInfo>;
+  keepAlive(id: string): Promise<LeaseInfo>;
+  revoke(id: string): Promise<void>;
 }
