@@ -267,7 +267,6 @@ export class OvsdbClient extends EventEmitter {
       this.monitors.delete(reg.id);
       throw err;
     }
-    const self = this;
     return {
       id: reg.id,
       db,
@@ -277,12 +276,12 @@ export class OvsdbClient extends EventEmitter {
       get lastTxnId() {
         return reg.lastTxnId;
       },
-      async cancel() {
+      cancel: async () => {
         reg.cancelled = true;
-        self.monitors.delete(reg.id);
-        if (self._state === 'connected') {
+        this.monitors.delete(reg.id);
+        if (this._state === 'connected') {
           try {
-            await self.request('monitor_cancel', [reg.id]);
+            await this.request('monitor_cancel', [reg.id]);
           } catch {
             // The monitor may be gone with the session; nothing to undo.
           }
