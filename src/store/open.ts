@@ -17,6 +17,10 @@ export async function openStore(url: string): Promise<Store> {
     const { SqliteStore } = await import('./sqlite.js');
     return SqliteStore.open(path);
   }
-  // etcd: and http:// drivers land next (see the store issue); until then they are rejected.
+  if (url.startsWith('etcd:')) {
+    const { EtcdStore } = await import('./etcd.js');
+    return EtcdStore.connect(url);
+  }
+  // http:// (the remote driver) lands next; until then it is rejected.
   throw new InvalidStoreRequestError(`unknown store URL ${url} (memory:, sqlite:PATH, etcd:URL[,URL], http://HOST:PORT)`);
 }
