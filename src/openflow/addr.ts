@@ -1,0 +1,98 @@
+// Address text <-> bytes. Throws OfEncodeError on malformed input.
+import { OfEncodeError } from './errors.js';
+
+export function macToBytes(mac: string): Buffer {
+  const parts = mac.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new OfEncodeError('bad_value', `bad MAC address ${JSON.stringify(mac)}`);
+  }
+  return Buffer.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function bytesToMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export function ipv4ToBytes(ip: string): Buffer {
+  const parts = ip.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    throw new OfEncodeError('bad_value', `bad IPv4 address ${JSON.stringify(ip)}`);
+  }
+  return Buffer.from(parts.map(Number));
+}
+
+export function bytesToIpv4(b: Uint8Array): string {
+  return Array.from(b).join('.');
+}
+
+export function ipv6ToBytes(ip: string): Buffer {
+  const bad = (): never => {
+    throw new OfEncodeError('bad_value', `bad IPv6 address ${JSON.stringify(ip)}`);
+  };
+  let text = ip;
+  const out = Buffer.alloc(16);
+  // Embedded IPv4 tail, e.g. ::ffff:1.2.3.4
+  let tail: Buffer | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    tail = ipv4ToBytes(text.slice(lastColon + 1));
+    text = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) bad();
+  const parse = (s: string): number[] =>
+    s === ''
+      ? []
+      : s.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : bad()));
+  const head = parse(halves[0]);
+  const rest = halves.length === 2 ? parse(halves[1]) : [];
+  if (halves.length === 1 ? head.length !== 8 : head.length + rest.length > 7) bad();
+  const groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  if (tail) tail.copy(out, 12);
+  return out;
+}
+
+/** RFC 5952 canonical text. */
+export function bytesToIpv6(b: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+/** Unsigned big-endian integer of `len` bytes. */
+export function bigToBytes(v: bigint, len: number): Buffer {
+  if (v < 0n || v >> BigInt(len * 8) !== 0n) {
+    throw new OfEncodeError('bad_value', `value 0x${v.toString(16)} does not fit in ${len} bytes`);
+  }
+  const out = Buffer.alloc(len);
+  let x = v;
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+export function bytesToBig(b: Uint8Array): bigint {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+}
