@@ -266,7 +266,8 @@ export function applyDatumDiff(old: unknown, diff: unknown, t: ColumnType): unkn
     }
     return ['map', [...cur.values()]];
   }
-  if (t.max === 1 && t.min === 1) return diff;
+  // Columns holding at most one value (required or optional): the diff is the new value.
+  if (t.max === 1) return diff;
   const cur = new Map<string, unknown>();
   for (const e of setElements(old)) cur.set(atomKey(e), e);
   for (const e of setElements(diff)) {
