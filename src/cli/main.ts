@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { type Command, UsageError } from './command.js';
+import { sandboxCommand } from './sandbox.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
-const commands: readonly Command[] = [];
+const commands: readonly Command[] = [sandboxCommand];
 
 function version(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

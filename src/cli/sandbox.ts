@@ -1,0 +1,227 @@
+/** `wyvern sandbox`: a whole cloud on this machine (see docs/sandbox.md). */
+import path from 'node:path';
+import { flagString, parseArgs, UsageError, type Command, type ParsedArgs } from './command.js';
+import type { Encap, L3Mode } from '../sandbox/launch.js';
+import { DEFAULT_API_PORT, DEFAULT_SANDBOX_DIR, formatStatus, status, up, type StoreKind } from '../sandbox/sandbox.js';
+import { SandboxState } from '../sandbox/state.js';
+import { teardown } from '../sandbox/teardown.js';
+import { createVm, deleteVm, execInVm } from '../sandbox/vm.js';
+
+const usage = `usage: wyvern sandbox COMMAND [OPTIONS]
+
+A whole cloud on one machine: the API server, N chassis (each its own network namespace with
+its own ovsdb-server, ovs-vswitchd on the userspace datapath, and a wyvern controller) joined by
+an underlay (198.51.100.0/24 on a Linux bridge in a fabric namespace), VMs as namespaces.
+Needs root, Open vSwitch, iproute2, ethtool and busybox (udhcpc). See docs/sandbox.md.
+
+commands:
+  up [--chassis N] [--gateways N] [--store sqlite|etcd] [--l3-mode proactive|reactive]
+     [--encap geneve|vxlan] [--port PORT] [--no-server] [--no-controllers] [--keep-on-failure]
+      Create the fabric and chassis hv1..hvN (tunnel IP 198.51.100.(10+N)) and gateway chassis
+      gw1..gwN (198.51.100.(100+N), controllers get --gateway); start the API server on
+      127.0.0.1:PORT (default ${DEFAULT_API_PORT}, another free port if taken) on sqlite:DIR/nb.db, or on an
+      etcd the sandbox starts; start one controller per chassis. Returns when all are ready
+      (server answers GET /, each controller logged its ready line) and prints the endpoint.
+      --chassis defaults to 2. On failure everything made is removed unless --keep-on-failure.
+  down
+      Stop every process and remove every namespace, veth and file the sandbox made (from its
+      state file DIR/state.json). Idempotent; works after a crash or kill -9 of 'up'.
+  status [--json]
+      Chassis, processes (alive or not), VMs and their current addresses.
+  vm create NAME --network NET [--chassis hvN] [--security-group SG]... [--no-dhcp]
+      Create a Neutron port (device_owner compute:nova, binding:host_id hvN) through the API,
+      a namespace DIR-tag-vm-NAME with eth0 (the port's MAC, the network's MTU) plugged into the
+      chassis' br-int with external_ids:iface-id=PORT; run udhcpc in it and print the address.
+      Without --chassis, the compute chassis with the fewest VMs.
+  vm exec NAME -- CMD [ARGS...]
+      Run CMD inside the VM's namespace; its exit code is passed through.
+  vm delete NAME
+      Unplug the VM, remove its namespace and delete its port.
+  vm list
+      VMs and addresses (as in status).
+
+options (every command):
+  --dir DIR   sandbox directory (default ./${DEFAULT_SANDBOX_DIR}): state, logs, OVS databases and sockets
+  --help      this text`;
+
+function sandboxDir(args: ParsedArgs): string {
+  return path.resolve(flagString(args, 'dir', DEFAULT_SANDBOX_DIR) as string);
+}
+
+function intFlag(args: ParsedArgs, name: string, fallback: number): number {
+  const v = flagString(args, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a number`);
+  return Number(v);
+}
+
+function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const v = flagString(args, name);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function loadState(dir: string): SandboxState {
+  const state = SandboxState.load(dir);
+  if (!state) throw new UsageError(`no sandbox in ${dir} (start one with: wyvern sandbox up)`);
+  return state;
+}
+
+function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+function dirHint(dir: string): string {
+  return dir === path.resolve(DEFAULT_SANDBOX_DIR) ? '' : ` --dir ${dir}`;
+}
+
+async function runUp(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['dir', 'chassis', 'gateways', 'store', 'l3-mode', 'encap', 'port'],
+    booleans: ['no-server', 'no-controllers', 'keep-on-failure'],
+  });
+  if (args.positional.length > 0) throw new UsageError(`unexpected ${args.positional.join(' ')}`);
+  const dir = sandboxDir(args);
+  const state = await up({
+    dir,
+    chassis: intFlag(args, 'chassis', 2),
+    gateways: intFlag(args, 'gateways', 0),
+    store: oneOf<StoreKind>(args, 'store', ['sqlite', 'etcd']) ?? 'sqlite',
+    l3Mode: oneOf<L3Mode>(args, 'l3-mode', ['proactive', 'reactive']),
+    encap: oneOf<Encap>(args, 'encap', ['geneve', 'vxlan']),
+    apiPort: intFlag(args, 'port', DEFAULT_API_PORT),
+    server: !args.flags.has('no-server'),
+    controllers: !args.flags.has('no-controllers'),
+    keepOnFailure: args.flags.has('keep-on-failure'),
+    log: (line) => out(`  ${line}`),
+  });
+  const d = state.data;
+  const hint = dirHint(dir);
+  out(`sandbox ${d.tag} is up: ${d.chassis.map((c) => c.name).join(', ')}`);
+  if (d.apiUrl) {
+    const os = `openstack --os-auth-type none --os-endpoint ${d.apiUrl}`;
+    out(`API endpoint: ${d.apiUrl}`);
+    out('');
+    out('try:');
+    out(`  ${os} network create blue`);
+    out(`  ${os} subnet create --network blue --subnet-range 10.0.0.0/24 blue-v4`);
+    out(`  wyvern sandbox vm create vm1 --network blue${hint}`);
+    out(`  wyvern sandbox vm create vm2 --network blue${hint}`);
+    out(`  wyvern sandbox vm exec vm1${hint} -- ping -c 3 <address of vm2>`);
+  }
+  out(`  wyvern sandbox status${hint}`);
+  out(`  wyvern sandbox down${hint}`);
+  return 0;
+}
+
+async function runDown(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['dir'] });
+  const dir = sandboxDir(args);
+  const report = await teardown(dir);
+  if (!report.found) {
+    out(`no sandbox in ${dir}`);
+    return 0;
+  }
+  for (const e of report.errors) process.stderr.write(`wyvern sandbox down: ${e}\n`);
+  if (report.errors.length > 0) {
+    process.stderr.write(`wyvern sandbox down: ${report.errors.length} left; state kept in ${dir}, run down again\n`);
+    return 1;
+  }
+  out(`sandbox in ${dir} removed (${report.removed.length} things)`);
+  return 0;
+}
+
+async function runStatus(argv: readonly string[], vmsOnly = false): Promise<number> {
+  const args = parseArgs(argv, { values: ['dir'], booleans: ['json'] });
+  const dir = sandboxDir(args);
+  const s = await status(dir);
+  if (!s) {
+    out(`no sandbox in ${dir}`);
+    return 1;
+  }
+  if (args.flags.has('json')) out(JSON.stringify(vmsOnly ? s.vms : s, null, 2));
+  else if (vmsOnly) for (const v of s.vms) out(`${v.name}\t${v.chassis}\t${v.mac}\t${v.addresses.join(',') || '(none)'}`);
+  else out(formatStatus(s));
+  return 0;
+}
+
+async function runVm(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'create': {
+      // --security-group may repeat: collect every value before the generic parser sees them.
+      const groups: string[] = [];
+      const others: string[] = [];
+      for (let i = 0; i < rest.length; i++) {
+        if (rest[i] === '--security-group') {
+          const g = rest[++i];
+          if (g === undefined) throw new UsageError('--security-group needs a value');
+          groups.push(g);
+        } else if (rest[i].startsWith('--security-group=')) groups.push(rest[i].slice('--security-group='.length));
+        else others.push(rest[i]);
+      }
+      const args = parseArgs(others, { values: ['dir', 'network', 'chassis'], booleans: ['no-dhcp'] });
+      const [name, ...extra] = args.positional;
+      if (!name || extra.length > 0) throw new UsageError('vm create takes one NAME');
+      const network = flagString(args, 'network');
+      if (!network) throw new UsageError('vm create needs --network NET');
+      const state = loadState(sandboxDir(args));
+      const { vm, lease } = await createVm(state, {
+        name,
+        network,
+        chassis: flagString(args, 'chassis'),
+        securityGroups: groups,
+        dhcp: !args.flags.has('no-dhcp'),
+      });
+      out(`vm ${vm.name} on ${vm.chassis}: port ${vm.portId} mac ${vm.mac}${lease ? ` address ${lease.address}` : ''}`);
+      return 0;
+    }
+    case 'exec': {
+      const args = parseArgs(rest, { values: ['dir'] });
+      const [name, ...extra] = args.positional;
+      if (!name || extra.length > 0) throw new UsageError('usage: vm exec NAME -- CMD [ARGS...]');
+      if (args.rest.length === 0) throw new UsageError('vm exec needs a command after --');
+      return execInVm(loadState(sandboxDir(args)), name, args.rest);
+    }
+    case 'delete': {
+      const args = parseArgs(rest, { values: ['dir'] });
+      const [name, ...extra] = args.positional;
+      if (!name || extra.length > 0) throw new UsageError('vm delete takes one NAME');
+      await deleteVm(loadState(sandboxDir(args)), name);
+      out(`vm ${name} deleted`);
+      return 0;
+    }
+    case 'list':
+      return runStatus(rest, true);
+    default:
+      throw new UsageError(sub ? `unknown vm command '${sub}'` : 'vm needs a command: create, exec, delete, list');
+  }
+}
+
+export const sandboxCommand: Command = {
+  name: 'sandbox',
+  summary: 'a whole cloud on this machine: server, chassis with OVS and controllers, VMs as namespaces',
+  usage,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    try {
+      switch (sub) {
+        case 'up':
+          return await runUp(rest);
+        case 'down':
+          return await runDown(rest);
+        case 'status':
+          return await runStatus(rest);
+        case 'vm':
+          return await runVm(rest);
+        default:
+          throw new UsageError(sub ? `unknown sandbox command '${sub}'` : 'missing command');
+      }
+    } catch (err) {
+      if (err instanceof UsageError || !(err instanceof Error)) throw err;
+      process.stderr.write(`wyvern sandbox ${sub}: ${err.message}\n`);
+      return 1;
+    }
+  },
+};
