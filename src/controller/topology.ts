@@ -1,0 +1,94 @@
+/**
+ * The part of the north-bound model one chassis needs, as the flow compilers see it: a plain,
+ * readonly snapshot. The controller's cache builds it from the store (only networks that have a
+ * port bound to this chassis, and everything those networks reach); compilers are pure functions
+ * of it. Runtime facts that come from the switch (ofports) are merged in by the controller.
+ */
+
+export type Encap = 'geneve' | 'vxlan';
+
+export interface ChassisInfo {
+  readonly name: string;
+  readonly tunnelIp: string;
+  readonly encap: readonly Encap[];
+  readonly gateway?: boolean;
+}
+
+export interface NetworkInfo {
+  readonly id: string;
+  readonly name: string;
+  /** Small integer, unique in the cloud: OpenFlow metadata and the tunnel's network key. */
+  readonly key: number;
+  readonly adminStateUp: boolean;
+  readonly mtu: number;
+  readonly networkType: 'geneve' | 'vxlan' | 'vlan' | 'flat';
+  readonly segmentationId?: number;
+  readonly physicalNetwork?: string;
+  readonly external: boolean;
+}
+
+export interface HostRoute {
+  readonly destination: string;
+  readonly nexthop: string;
+}
+
+export interface SubnetInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly networkId: string;
+  readonly ipVersion: 4 | 6;
+  readonly cidr: string;
+  readonly gatewayIp: string | null;
+  readonly enableDhcp: boolean;
+  readonly dnsNameservers: readonly string[];
+  readonly hostRoutes: readonly HostRoute[];
+}
+
+export interface FixedIp {
+  readonly subnetId: string;
+  readonly ipAddress: string;
+}
+
+export interface AddressPair {
+  readonly ipAddress: string;
+  readonly macAddress: string;
+}
+
+export interface PortInfo {
+  readonly id: string;
+  readonly name: string;
+  /** Small integer, unique in the cloud: the logical port key carried in registers and tunnels. */
+  readonly key: number;
+  readonly networkId: string;
+  readonly macAddress: string;
+  readonly fixedIps: readonly FixedIp[];
+  readonly adminStateUp: boolean;
+  readonly portSecurityEnabled: boolean;
+  readonly allowedAddressPairs: readonly AddressPair[];
+  readonly deviceOwner: string;
+  readonly deviceId: string;
+  /** Chassis the port is bound to (binding:host_id), if any. */
+  readonly chassis?: string;
+  readonly extraDhcpOpts: readonly { readonly optName: string; readonly optValue: string }[];
+}
+
+/** A port bound here with its OpenFlow port number on br-int. */
+export interface LocalBinding {
+  readonly portId: string;
+  readonly ofport: number;
+}
+
+export interface LocalTopology {
+  /** This chassis. */
+  readonly chassis: ChassisInfo;
+  /** Every live chassis that holds a port of a network we hold, by name. */
+  readonly remoteChassis: ReadonlyMap<string, ChassisInfo>;
+  readonly networks: ReadonlyMap<string, NetworkInfo>;
+  readonly subnets: ReadonlyMap<string, SubnetInfo>;
+  /** Local and remote ports of the networks we hold. */
+  readonly ports: ReadonlyMap<string, PortInfo>;
+  /** Ports bound on this chassis that OVS has given an ofport, by port id. */
+  readonly local: ReadonlyMap<string, LocalBinding>;
+  /** br-int's ofport of the flow-based tunnel port per encapsulation. */
+  readonly tunnelOfport: Partial<Record<Encap, number>>;
+}
