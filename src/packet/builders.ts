@@ -159,7 +159,7 @@ export function buildIcmpError(kind: IcmpErrorKind, original: Buffer, args: Icmp
   const code = args.code ?? 0;
   return ok({
     type: 'ipv4',
-    dscp: 0,
+    dscp: 48, // CS6 / TOS 0xc0 (internetwork control), as Linux routers send ICMP errors
     ecn: 0,
     identification: 0,
     dontFragment: false,
