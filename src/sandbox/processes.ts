@@ -139,5 +139,29 @@ export function logMatches(logFile: string, pattern: RegExp): () => boolean {
  */
 export async function stopOwned(pidFile: string, match: string, graceMs = 5_000): Promise<void> {
   const pid = ownedPid(pidFile, match);
-  if (pid !== undefined) await stopPid(pid, graceMs);
+  if (pid === undefined) return;
+  // A zombie (exited, not yet reaped by its parent) counts as gone.
+  const running = () => isAlive(pid) && !isZombie(pid);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (running()) {
+    if (Date.now() > deadline) {
+      await stopPid(pid, 1_000);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }

@@ -45,7 +45,7 @@ export async function removeResources(
 ): Promise<{ removed: string[]; errors: string[] }> {
   const removed: string[] = [];
   const errors: string[] = [];
-  for (const r of [...resources].reverse()) {
+  const remove = async (r: Resource) => {
     try {
       await removeResource(r);
       state.forget(r);
@@ -53,6 +53,14 @@ export async function removeResources(
     } catch (err) {
       errors.push(`${resourceKey(r)}: ${(err as Error).message.trim()}`);
     }
+  };
+  const newestFirst = [...resources].reverse();
+  for (let i = 0; i < newestFirst.length; ) {
+    // Neighbouring processes (controllers, a chassis' daemons) are stopped together.
+    let j = i + 1;
+    if (newestFirst[i].kind === 'process') while (j < newestFirst.length && newestFirst[j].kind === 'process') j++;
+    await Promise.all(newestFirst.slice(i, j).map(remove));
+    i = j;
   }
   return { removed, errors };
 }
