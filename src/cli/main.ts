@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { type Command, UsageError } from './command.js';
+import { serverCommand } from './server.js';
 import { sandboxCommand } from './sandbox.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
-const commands: readonly Command[] = [sandboxCommand];
+const commands: readonly Command[] = [serverCommand, sandboxCommand];
 
 function version(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

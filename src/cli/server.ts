@@ -1,0 +1,78 @@
+/** `wyvern server`: the Neutron v2.0 API on the north-bound store. */
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openStore } from '../store/open.js';
+import { NeutronApi } from '../server/app.js';
+import { loadConfigFile, type ServerConfig } from '../server/config.js';
+import { flagString, parseArgs, UsageError, type Command } from './command.js';
+
+const usage = `usage: wyvern server [--listen HOST:PORT] [--store URL] [--auth noauth|keystone]
+                     [--config FILE] [--default-project ID] [--data-dir DIR]
+
+Serves the Neutron v2.0 API (networks, subnets, ports, ...) on the north-bound store.
+
+  --listen HOST:PORT     address to listen on (default 127.0.0.1:9696; port 0 picks a free one)
+  --store URL            sqlite:PATH | etcd:URL[,URL] | memory: (default sqlite:DATA_DIR/nb.sqlite)
+  --auth MODE            noauth (X-Project-Id header, else the default project) or keystone
+  --keystone-url URL     Keystone base URL for --auth keystone
+  --config FILE          JSON file with ServerConfig fields (flags override it)
+  --default-project ID   noauth project for requests without X-Project-Id (default admin)
+  --data-dir DIR         where the default sqlite store lives (default ~/.local/share/wyvern)
+
+Prints "listening on http://HOST:PORT" when ready; stops on SIGINT/SIGTERM.`;
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  if (!m) throw new UsageError(`--listen needs HOST:PORT, not ${text}`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`bad port in --listen ${text}`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+export const serverCommand: Command = {
+  name: 'server',
+  summary: 'run the Neutron v2.0 API server on the north-bound store',
+  usage,
+  async run(argv) {
+    const args = parseArgs(argv, { values: ['listen', 'store', 'auth', 'config', 'default-project', 'data-dir', 'keystone-url'] });
+    if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
+    const configFile = flagString(args, 'config');
+    const fromFile: Partial<ServerConfig> = configFile ? loadConfigFile(configFile) : {};
+    const dataDir = flagString(args, 'data-dir') ?? path.join(os.homedir(), '.local', 'share', 'wyvern');
+    const auth = flagString(args, 'auth') ?? fromFile.auth ?? 'noauth';
+    if (auth !== 'noauth' && auth !== 'keystone') throw new UsageError(`--auth must be noauth or keystone`);
+    const keystoneUrl = flagString(args, 'keystone-url');
+    let storeUrl = flagString(args, 'store') ?? fromFile.store ?? 'sqlite:';
+    if (storeUrl === 'sqlite:') {
+      mkdirSync(dataDir, { recursive: true });
+      storeUrl = `sqlite:${path.join(dataDir, 'nb.sqlite')}`;
+    }
+    const listen = flagString(args, 'listen') ?? fromFile.listen ?? '127.0.0.1:9696';
+    const { host, port } = parseListen(listen);
+    const config: Partial<ServerConfig> = {
+      ...fromFile,
+      listen,
+      store: storeUrl,
+      auth,
+      defaultProject: flagString(args, 'default-project') ?? fromFile.defaultProject ?? 'admin',
+      ...(keystoneUrl ? { keystone: { ...(fromFile.keystone ?? {}), url: keystoneUrl } } : {}),
+    };
+    const store = await openStore(storeUrl);
+    const api = new NeutronApi(store, { config });
+    const { server, url } = await api.listen(host, port);
+    process.stdout.write(`listening on ${url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await store.close();
+    return 0;
+  },
+};

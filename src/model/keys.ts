@@ -1,0 +1,82 @@
+/**
+ * Key layout of the north-bound model in the store. This file is the contract between the API
+ * server (the only writer of these keys, apart from the status fields a controller sets) and the
+ * local controllers (readers, via `range` + `watch`).
+ *
+ * Two trees:
+ * - `/nb/<collection>/<uuid>`: one JSON object per Neutron resource (shapes in `records.ts`).
+ *   A controller watches `/nb/` and sees every resource change, one transaction per API mutation.
+ * - `/ipam/...`: uniqueness and allocation index keys, written in the same transaction as the
+ *   resource that owns them and guarded with `createRevision = 0`, so two concurrent API requests
+ *   can never allocate the same IP, MAC, segment or OpenFlow key. Controllers may ignore them.
+ * - `/guard/...`: per-network guard keys. Every port or subnet change on a network writes its
+ *   guard (a blind put); whoever must see "no child appeared since I looked" (network delete,
+ *   subnet create/delete) compares the guard's modRevision. Controllers ignore them.
+ */
+
+export const NB_PREFIX = '/nb/';
+export const IPAM_PREFIX = '/ipam/';
+export const GUARD_PREFIX = '/guard/';
+
+/** Collection names used under `/nb/` (the Neutron collection name, e.g. `networks`). */
+export function collectionPrefix(collection: string): string {
+  return `${NB_PREFIX}${collection}/`;
+}
+
+/** `/nb/<collection>/<id>`, e.g. `/nb/ports/0b7c...`. */
+export function resourceKey(collection: string, id: string): string {
+  return `${NB_PREFIX}${collection}/${id}`;
+}
+
+export const NETWORKS_PREFIX = collectionPrefix('networks');
+export const SUBNETS_PREFIX = collectionPrefix('subnets');
+export const PORTS_PREFIX = collectionPrefix('ports');
+
+/** `/ipam/ip/<subnet_id>/<ip>` → port id holding that address (canonical address text). */
+export function ipKey(subnetId: string, ip: string): string {
+  return `${IPAM_PREFIX}ip/${subnetId}/${ip}`;
+}
+export function ipPrefix(subnetId: string): string {
+  return `${IPAM_PREFIX}ip/${subnetId}/`;
+}
+
+/** `/ipam/mac/<network_id>/<mac>` → port id (MACs are unique per network, lower case). */
+export function macKey(networkId: string, mac: string): string {
+  return `${IPAM_PREFIX}mac/${networkId}/${mac}`;
+}
+export function macPrefix(networkId: string): string {
+  return `${IPAM_PREFIX}mac/${networkId}/`;
+}
+
+/**
+ * `/ipam/segment/<type>/<physnet or ->/<segmentation id>` → network id. Flat networks use
+ * segmentation id 0 (one flat network per physical network).
+ */
+export function segmentKey(type: string, physnet: string | null, segId: number): string {
+  return `${segmentPrefix(type, physnet)}${segId}`;
+}
+export function segmentPrefix(type: string, physnet: string | null): string {
+  return `${IPAM_PREFIX}segment/${type}/${physnet ?? '-'}/`;
+}
+
+/** `/ipam/network-key/<n>` → network id: the small integer OpenFlow key of each network. */
+export function networkKeyKey(n: number): string {
+  return `${IPAM_PREFIX}network-key/${n}`;
+}
+export const NETWORK_KEY_PREFIX = `${IPAM_PREFIX}network-key/`;
+
+/** `/ipam/port-key/<n>` → port id: the small integer OpenFlow key of each port (global). */
+export function portKeyKey(n: number): string {
+  return `${IPAM_PREFIX}port-key/${n}`;
+}
+export const PORT_KEY_PREFIX = `${IPAM_PREFIX}port-key/`;
+
+/** `/guard/network/<id>`: see the file comment. */
+export function networkGuardKey(networkId: string): string {
+  return `${GUARD_PREFIX}network/${networkId}`;
+}
+
+/** Id from a `/nb/<collection>/<id>` key. */
+export function idFromKey(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}

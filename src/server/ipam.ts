@@ -1,0 +1,138 @@
+/**
+ * Allocation inside a transaction: IP addresses, MAC addresses, segmentation ids and the small
+ * integer OpenFlow keys. Every claim writes an index key under `/ipam/` guarded with
+ * createRevision = 0, so of two concurrent requests that pick the same value exactly one commits;
+ * the other's transaction fails and is re-run, where it sees the value taken.
+ */
+import { randomInt } from 'node:crypto';
+import { ipKey, ipPrefix, macKey } from '../model/keys.js';
+import { formatIp, parseCidr, parseIp } from '../model/ip-address.js';
+import type { SubnetRecord } from '../model/records.js';
+import { IpAddressInUse, MacAddressInUse } from './errors.js';
+import type { Tx } from './tx.js';
+
+/** Pick a value among the lowest free integers in [min, max] (randomised among the first few). */
+function pickLowFree(used: ReadonlySet<number>, ranges: readonly (readonly [number, number])[], spread: number): number | undefined {
+  const candidates: number[] = [];
+  for (const [lo, hi] of ranges) {
+    for (let n = lo; n <= hi && candidates.length < spread; n++) if (!used.has(n)) candidates.push(n);
+    if (candidates.length >= spread) break;
+  }
+  if (candidates.length === 0) return undefined;
+  return candidates[randomInt(candidates.length)];
+}
+
+/**
+ * Allocate a small integer under `prefix` (keys `<prefix><n>`), owned by `owner`. Lowest free
+ * values first so keys stay small; a little randomness keeps concurrent creators apart.
+ */
+export async function allocateInteger(
+  tx: Tx,
+  prefix: string,
+  ranges: readonly (readonly [number, number])[],
+  owner: string,
+): Promise<number | undefined> {
+  const used = new Set((await tx.range(prefix)).map((kv) => Number(kv.key.slice(prefix.length))));
+  const n = pickLowFree(used, ranges, 16);
+  if (n === undefined) return undefined;
+  tx.absent(`${prefix}${n}`);
+  tx.put(`${prefix}${n}`, owner);
+  return n;
+}
+
+/** Claim a specific integer; false if taken. */
+export async function claimInteger(tx: Tx, key: string, owner: string): Promise<boolean> {
+  if (tx.writesKey(key) || (await tx.get(key))) return false;
+  tx.put(key, owner);
+  return true;
+}
+
+// ---- MAC ----------------------------------------------------------------------------------
+
+export function randomMac(base: string): string {
+  const b = base.toLowerCase().split(':');
+  const tail = [randomInt(256), randomInt(256), randomInt(256)].map((x) => x.toString(16).padStart(2, '0'));
+  return [...b.slice(0, 3), ...tail].join(':');
+}
+
+/** Claim `mac` on the network for `portId`; MacAddressInUse if another port has it. */
+export async function claimMac(tx: Tx, networkId: string, mac: string, portId: string): Promise<void> {
+  const key = macKey(networkId, mac);
+  const kv = tx.writesKey(key) ? true : await tx.get(key);
+  if (kv && (kv === true || kv.value !== portId)) throw new MacAddressInUse(networkId, mac);
+  tx.put(key, portId);
+}
+
+export async function generateMac(tx: Tx, networkId: string, base: string, portId: string): Promise<string> {
+  for (let i = 0; i < 32; i++) {
+    const mac = randomMac(base);
+    const key = macKey(networkId, mac);
+    if (tx.writesKey(key) || (await tx.peek(key))) continue;
+    tx.absent(key);
+    tx.put(key, portId);
+    return mac;
+  }
+  throw new MacAddressInUse(networkId, '(generated)');
+}
+
+export function releaseMac(tx: Tx, networkId: string, mac: string): void {
+  tx.delete(macKey(networkId, mac));
+}
+
+// ---- IP -----------------------------------------------------------------------------------
+
+/** Claim a specific address of a subnet; IpAddressInUse if another port has it. */
+export async function claimIp(tx: Tx, subnet: SubnetRecord, ip: string, portId: string): Promise<void> {
+  const key = ipKey(subnet.id, ip);
+  const kv = tx.writesKey(key) ? true : await tx.get(key);
+  if (kv && (kv === true || kv.value !== portId)) throw new IpAddressInUse(subnet.network_id, ip);
+  tx.put(key, portId);
+}
+
+export function releaseIp(tx: Tx, subnetId: string, ip: string): void {
+  tx.delete(ipKey(subnetId, ip));
+}
+
+/** EUI-64 interface identifier address for SLAAC subnets. */
+export function eui64Address(subnet: SubnetRecord, mac: string): string {
+  const c = parseCidr(subnet.cidr)!;
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const iid = [b[0] ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]].reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+  return formatIp(6, c.network | iid);
+}
+
+/**
+ * Allocate a free address from the subnet's allocation pools for `portId`, or undefined when
+ * the pools are exhausted. Small pools are enumerated and a random free address is taken
+ * (concurrent allocators rarely collide); large (IPv6) pools are probed at random.
+ */
+export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string): Promise<string | undefined> {
+  const prefix = ipPrefix(subnet.id);
+  const used = new Set<bigint>();
+  for (const kv of await tx.range(prefix)) {
+    const ip = parseIp(kv.key.slice(prefix.length));
+    if (ip) used.add(ip.value);
+  }
+  const pools = subnet.allocation_pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));
+  const total = pools.reduce((n, p) => n + (p.end - p.start + 1n), 0n);
+  let chosen: bigint | undefined;
+  if (total <= 65536n) {
+    const free: bigint[] = [];
+    for (const p of pools) for (let v = p.start; v <= p.end; v++) if (!used.has(v)) free.push(v);
+    if (free.length > 0) chosen = free[randomInt(free.length)];
+  } else {
+    for (let i = 0; i < 64 && chosen === undefined; i++) {
+      const pool = pools[randomInt(pools.length)];
+      const span = pool.end - pool.start + 1n;
+      const offset = BigInt(randomInt(0x7fffffff)) * BigInt(randomInt(0x7fffffff)) % span;
+      const v = pool.start + offset;
+      if (!used.has(v)) chosen = v;
+    }
+  }
+  if (chosen === undefined) return undefined;
+  const ip = formatIp(subnet.ip_version, chosen);
+  const key = ipKey(subnet.id, ip);
+  tx.absent(key);
+  tx.put(key, portId);
+  return ip;
+}
