@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOvs, startOvsdbServer, type DaemonHandle, type OvsInstance } from '../../../src/ovs/daemons.js';
+import { run, startOvs, startOvsdbServer, type DaemonHandle, type OvsInstance } from '../../../src/ovs/daemons.js';
 import { OvsdbClient } from '../../../src/ovsdb/client.js';
 import { decodeDatum, namedUuid } from '../../../src/ovsdb/datum.js';
 import { OvsdbError, OvsdbTransactError } from '../../../src/ovsdb/errors.js';
@@ -180,6 +181,46 @@ describe('OVSDB client against real ovsdb-server + ovs-vswitchd (dummy datapath)
     expect((bad as OvsdbTransactError).opIndex).toBe(1);
     expect((bad as OvsdbTransactError).error).toBe('constraint violation');
     expect((bad as OvsdbTransactError).op).toMatchObject({ op: 'insert', table: 'Bridge' });
+  });
+
+  it('is safe with a concurrent writer: two clients ensure the same bridge at once', async () => {
+    const other = await Vswitch.connect(ovs.dbTarget, { reconnect: false });
+    try {
+      const [a, b] = await Promise.all([
+        vs.ensureBridge({ name: 'br-race', externalIds: { by: 'a' } }),
+        other.ensureBridge({ name: 'br-race', externalIds: { by2: 'b' } }),
+      ]);
+      expect(a.uuid).toBe(b.uuid);
+      expect([a.created, b.created].sort()).toEqual([false, true]);
+      expect((await ovs.vsctl('list-br')).split('\n').filter((x) => x === 'br-race')).toHaveLength(1);
+      expect(await vget(ovs, 'Bridge', 'br-race', 'external_ids:by')).toBe('a');
+      expect(await vget(ovs, 'Bridge', 'br-race', 'external_ids:by2')).toBe('b');
+      // Concurrent port additions to the same bridge do not clobber each other (mutate insert).
+      await Promise.all([
+        vs.addPort({ bridge: 'br-race', name: 'r1', type: 'internal' }),
+        other.addPort({ bridge: 'br-race', name: 'r2', type: 'internal' }),
+      ]);
+      expect((await ovs.vsctl('list-ports', 'br-race')).trim().split('\n').sort()).toEqual(['r1', 'r2']);
+      await ovs.vsctl('del-br', 'br-race');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('connects over tcp:IP:PORT', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await run('ovs-appctl', ['-t', path.join(dir, 'ovsdb-server.ctl'), 'ovsdb-server/add-remote', `ptcp:${port}:127.0.0.1`]);
+    const c = await OvsdbClient.connect(`tcp:127.0.0.1:${port}`, { reconnect: false });
+    try {
+      expect(await c.listDbs()).toContain('Open_vSwitch');
+    } finally {
+      await c.close();
+    }
   });
 
   it('answers the server echo and sends its own', async () => {
