@@ -21,6 +21,9 @@ export async function openStore(url: string): Promise<Store> {
     const { EtcdStore } = await import('./etcd.js');
     return EtcdStore.connect(url);
   }
-  // http:// (the remote driver) lands next; until then it is rejected.
+  if (url.startsWith('http://') || url.startsWith('https://')) {
+    const { RemoteStore } = await import('./remote.js');
+    return new RemoteStore(url);
+  }
   throw new InvalidStoreRequestError(`unknown store URL ${url} (memory:, sqlite:PATH, etcd:URL[,URL], http://HOST:PORT)`);
 }

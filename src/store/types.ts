@@ -106,6 +106,9 @@ export interface Store {
   /**
    * Deliver every change to keys under `prefix` with revision >= `fromRevision`. Drivers that
    * reconnect resume from the last delivered revision + 1 without telling the caller.
+   * `fromRevision` <= 0 means "from now": the current revision + 1 when the driver establishes
+   * the watch (synchronously for in-process drivers, at the first round trip for remote ones);
+   * to follow on from a `range` without a gap, pass its `revision + 1` instead.
    */
   watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Watch;
   /** Grant a lease and keep it alive until revoked or the store is closed. */
