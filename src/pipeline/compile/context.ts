@@ -1,0 +1,93 @@
+/**
+ * Indexes over one LocalTopology snapshot, shared by the compilers. A snapshot is immutable, so
+ * the index is cached per snapshot object.
+ */
+import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, SubnetInfo } from '../../controller/topology.js';
+
+export interface TunnelPath {
+  readonly encap: Encap;
+  readonly ofport: number;
+  readonly remoteIp: string;
+}
+
+export interface CompileContext {
+  readonly topo: LocalTopology;
+  readonly networkByKey: ReadonlyMap<number, NetworkInfo>;
+  readonly portByKey: ReadonlyMap<number, PortInfo>;
+  /** Ports of each network id, sorted by key. */
+  readonly portsByNetwork: ReadonlyMap<string, readonly PortInfo[]>;
+  readonly subnetsByNetwork: ReadonlyMap<string, readonly SubnetInfo[]>;
+}
+
+const cache = new WeakMap<LocalTopology, CompileContext>();
+
+export function contextOf(topo: LocalTopology): CompileContext {
+  const hit = cache.get(topo);
+  if (hit) return hit;
+  const networkByKey = new Map<number, NetworkInfo>();
+  for (const n of topo.networks.values()) networkByKey.set(n.key, n);
+  const portByKey = new Map<number, PortInfo>();
+  const portsByNetwork = new Map<string, PortInfo[]>();
+  for (const p of topo.ports.values()) {
+    portByKey.set(p.key, p);
+    let l = portsByNetwork.get(p.networkId);
+    if (!l) portsByNetwork.set(p.networkId, (l = []));
+    l.push(p);
+  }
+  for (const l of portsByNetwork.values()) l.sort((a, b) => a.key - b.key);
+  const subnetsByNetwork = new Map<string, SubnetInfo[]>();
+  for (const s of topo.subnets.values()) {
+    let l = subnetsByNetwork.get(s.networkId);
+    if (!l) subnetsByNetwork.set(s.networkId, (l = []));
+    l.push(s);
+  }
+  const ctx: CompileContext = { topo, networkByKey, portByKey, portsByNetwork, subnetsByNetwork };
+  cache.set(topo, ctx);
+  return ctx;
+}
+
+/** The ofport of a port bound here, or undefined. */
+export function localOfport(ctx: CompileContext, p: PortInfo): number | undefined {
+  return ctx.topo.local.get(p.id)?.ofport;
+}
+
+/** Router ports are compiled by the L3 stages (issue 5), not as VIFs. */
+export function isRouterPort(p: PortInfo): boolean {
+  return p.deviceOwner.startsWith('network:router_interface') || p.deviceOwner === 'network:router_gateway';
+}
+
+/** A network is present on this chassis when at least one of its ports is bound here. */
+export function networkPresent(ctx: CompileContext, n: NetworkInfo): boolean {
+  return (ctx.portsByNetwork.get(n.id) ?? []).some((p) => ctx.topo.local.has(p.id));
+}
+
+/** Network present and admin up: its flows exist. */
+export function networkActive(ctx: CompileContext, n: NetworkInfo | undefined): n is NetworkInfo {
+  return n !== undefined && n.adminStateUp && networkPresent(ctx, n);
+}
+
+/** The encapsulation to reach a chassis: our first encapsulation it supports and we have a port for. */
+export function tunnelTo(ctx: CompileContext, chassis: ChassisInfo | undefined): TunnelPath | undefined {
+  if (!chassis) return undefined;
+  for (const e of ctx.topo.chassis.encap) {
+    const ofport = ctx.topo.tunnelOfport[e];
+    if (ofport !== undefined && chassis.encap.includes(e)) return { encap: e, ofport, remoteIp: chassis.tunnelIp };
+  }
+  return undefined;
+}
+
+/** The remote chassis of a port bound elsewhere, if we know it. */
+export function remoteChassisOf(ctx: CompileContext, p: PortInfo): ChassisInfo | undefined {
+  if (ctx.topo.local.has(p.id) || p.chassis === undefined || p.chassis === ctx.topo.chassis.name) return undefined;
+  return ctx.topo.remoteChassis.get(p.chassis);
+}
+
+/** Encapsulations we receive on (tunnel ports that exist), in a stable order. */
+export function receiveEncaps(ctx: CompileContext): { encap: Encap; ofport: number }[] {
+  const out: { encap: Encap; ofport: number }[] = [];
+  for (const e of ['geneve', 'vxlan'] as const) {
+    const ofport = ctx.topo.tunnelOfport[e];
+    if (ofport !== undefined) out.push({ encap: e, ofport });
+  }
+  return out;
+}

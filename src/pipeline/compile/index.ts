@@ -1,0 +1,174 @@
+/**
+ * Per-owner compilation: each owner's flows are a pure function of the LocalTopology snapshot.
+ *   pipeline:0     miss flows of every stage, tunnel port classification
+ *   network:<key>  l2 flood / unknown unicast, flood flows and groups, tunnel_in flood
+ *   port:<key>     classify, port security, services (ARP responder, DHCP punt), l2 unicast,
+ *                  tunnel_in unicast, egress (local or tunnel)
+ * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
+ * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
+ */
+import type { LocalTopology } from '../../controller/topology.js';
+import { PIPELINE_OWNER, ownerId, type Owner } from '../conventions.js';
+import { FlowBuilder } from '../flow-builder.js';
+import type { OwnerOutput } from '../flow.js';
+import { compileClassify } from './classify.js';
+import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
+import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
+import { compileL2Network, compileL2Port } from './l2.js';
+import { compileRouter } from './l3.js';
+import { compileMissFlows, compileTunnelClassify } from './pipeline-flows.js';
+import { compilePortSecurity } from './port-security.js';
+import { compileArpResponder, compileDhcpPunt } from './services.js';
+import { compileTunnelInFlood, compileTunnelInPort } from './tunnel-in.js';
+
+export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
+  const ctx = contextOf(topo);
+  const b = new FlowBuilder(owner);
+  switch (owner.kind) {
+    case 'pipeline':
+      compileMissFlows(b);
+      compileTunnelClassify(b, ctx);
+      break;
+    case 'network': {
+      const net = ctx.networkByKey.get(owner.key);
+      if (!networkActive(ctx, net)) break;
+      compileL2Network(b, net);
+      compileTunnelInFlood(b, ctx, net);
+      compileFlood(b, ctx, net);
+      break;
+    }
+    case 'port': {
+      const port = ctx.portByKey.get(owner.key);
+      if (!port) break;
+      const net = ctx.topo.networks.get(port.networkId);
+      if (!net || !networkPresent(ctx, net)) break;
+      const ofport = localOfport(ctx, port);
+      const active = net.adminStateUp && port.adminStateUp;
+      if (ofport !== undefined && !isRouterPort(port)) compileClassify(b, port, net, ofport, active);
+      if (!net.adminStateUp) break;
+      if (isRouterPort(port)) {
+        // EXTENSION POINT (issue 5): router interface ports get their L2/L3 flows from the router
+        // owner; only the generic ARP responder for their addresses is compiled here.
+        if (port.adminStateUp) compileArpResponder(b, port, net, false);
+        break;
+      }
+      const remote = ofport === undefined ? remoteChassisOf(ctx, port) : undefined;
+      const path = remote ? tunnelTo(ctx, remote) : undefined;
+      compileL2Port(b, port, net, ofport !== undefined || path !== undefined);
+      if (!port.adminStateUp) break;
+      compileArpResponder(b, port, net, ofport !== undefined);
+      if (ofport !== undefined) {
+        compilePortSecurity(b, port);
+        compileDhcpPunt(b, ctx, port, net);
+        compileTunnelInPort(b, ctx, port, net);
+        compileEgressLocal(b, port, net, ofport);
+      } else if (path) {
+        compileEgressRemote(b, port, net, path);
+      }
+      break;
+    }
+    case 'router':
+      compileRouter(b, ctx, owner.key);
+      break;
+    case 'chassis':
+      break;
+  }
+  return b.build();
+}
+
+/** Every owner that may have flows in this snapshot (for a full compile). */
+export function allOwners(topo: LocalTopology): Owner[] {
+  const out: Owner[] = [PIPELINE_OWNER];
+  for (const n of topo.networks.values()) out.push({ kind: 'network', key: n.key });
+  for (const p of topo.ports.values()) out.push({ kind: 'port', key: p.key });
+  return out;
+}
+
+/**
+ * Owners whose output may differ between two snapshots (the "change handlers" of OVN's engine).
+ * Falls back to every owner of both snapshots when the chassis itself or its tunnel ports change.
+ * Rules (each follows from what a compiler reads):
+ * - a network changed → the network and all its ports (old and new);
+ * - a port changed (record or local binding) → the port, its network(s); if a network's presence
+ *   (has a local port) changed → all ports of that network;
+ * - a subnet changed → all ports of its network(s) (DHCP punt);
+ * - a remote chassis changed → every network and every port bound to it.
+ */
+export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[] {
+  const out = new Map<string, Owner>();
+  const add = (o: Owner): void => void out.set(ownerId(o), o);
+  if (
+    prev.chassis !== next.chassis ||
+    JSON.stringify(prev.chassis) !== JSON.stringify(next.chassis) ||
+    JSON.stringify(prev.tunnelOfport) !== JSON.stringify(next.tunnelOfport)
+  ) {
+    for (const o of [...allOwners(prev), ...allOwners(next)]) add(o);
+    return [...out.values()];
+  }
+  const pc = contextOf(prev);
+  const nc = contextOf(next);
+  const networkIds = new Set<string>();
+  const allPortsOf = new Set<string>();
+  const addNetworkId = (id: string | undefined): void => {
+    if (id !== undefined) networkIds.add(id);
+  };
+
+  for (const id of new Set([...prev.networks.keys(), ...next.networks.keys()])) {
+    if (prev.networks.get(id) !== next.networks.get(id)) {
+      addNetworkId(id);
+      allPortsOf.add(id);
+    }
+  }
+  for (const id of new Set([...prev.ports.keys(), ...next.ports.keys()])) {
+    const a = prev.ports.get(id);
+    const b = next.ports.get(id);
+    const la = prev.local.get(id);
+    const lb = next.local.get(id);
+    if (a === b && la?.ofport === lb?.ofport) continue;
+    if (a) {
+      add({ kind: 'port', key: a.key });
+      addNetworkId(a.networkId);
+    }
+    if (b) {
+      add({ kind: 'port', key: b.key });
+      addNetworkId(b.networkId);
+    }
+  }
+  for (const id of new Set([...prev.subnets.keys(), ...next.subnets.keys()])) {
+    const a = prev.subnets.get(id);
+    const b = next.subnets.get(id);
+    if (a === b) continue;
+    if (a) allPortsOf.add(a.networkId);
+    if (b) allPortsOf.add(b.networkId);
+  }
+  const changedChassis = new Set<string>();
+  for (const name of new Set([...prev.remoteChassis.keys(), ...next.remoteChassis.keys()])) {
+    const a = prev.remoteChassis.get(name);
+    const b = next.remoteChassis.get(name);
+    if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) changedChassis.add(name);
+  }
+  if (changedChassis.size) {
+    for (const n of [...prev.networks.values(), ...next.networks.values()]) addNetworkId(n.id);
+    for (const p of [...prev.ports.values(), ...next.ports.values()]) {
+      if (p.chassis !== undefined && changedChassis.has(p.chassis)) add({ kind: 'port', key: p.key });
+    }
+  }
+  for (const id of networkIds) {
+    const a = prev.networks.get(id);
+    const b = next.networks.get(id);
+    if (a) add({ kind: 'network', key: a.key });
+    if (b) add({ kind: 'network', key: b.key });
+    const presentA = a !== undefined && networkPresent(pc, a);
+    const presentB = b !== undefined && networkPresent(nc, b);
+    if (presentA !== presentB) allPortsOf.add(id);
+  }
+  for (const id of allPortsOf) {
+    for (const p of pc.portsByNetwork.get(id) ?? []) add({ kind: 'port', key: p.key });
+    for (const p of nc.portsByNetwork.get(id) ?? []) add({ kind: 'port', key: p.key });
+    const a = prev.networks.get(id);
+    const b = next.networks.get(id);
+    if (a) add({ kind: 'network', key: a.key });
+    if (b) add({ kind: 'network', key: b.key });
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,198 @@
+/**
+ * The pipeline as data: every OpenFlow table of br-int is declared once here, in order. Table ids
+ * are derived from the position in `STAGE_DECLS`; no other file writes a table number.
+ *
+ * Each stage declares the match fields its flows may use, the stages its flows may `goto_table`
+ * or `resubmit` to, and what happens on a miss. `FlowBuilder` (flow-builder.ts) enforces the
+ * declarations when a flow is built, so a pipeline mistake is a typed error at compile time of the
+ * flows, not a mystery in the switch. Stage names say where they are and what they do.
+ */
+import type { FieldName } from '../openflow/types.js';
+
+/** What a stage does with a packet no flow matched (compiled as the priority-0 flow). */
+export type MissBehaviour =
+  | { readonly kind: 'drop' }
+  /** Pass-through stage: continue to the named stage. */
+  | { readonly kind: 'goto'; readonly stage: string }
+  /** Send to the controller (reserved for reactive L3). */
+  | { readonly kind: 'controller' };
+
+export interface StageDecl {
+  readonly name: string;
+  readonly description: string;
+  readonly match: readonly FieldName[];
+  /** Stages this stage's flows may goto_table / resubmit to (always later stages for goto). */
+  readonly next: readonly string[];
+  readonly miss: MissBehaviour;
+  /** Group buckets may resubmit into this stage (e.g. flood buckets into acl_ingress). */
+  readonly groupEntry?: boolean;
+  /** Declared for a later issue; compilers may not emit flows into it yet except its miss flow. */
+  readonly reserved?: boolean;
+}
+
+const ETH: readonly FieldName[] = ['eth_src', 'eth_dst', 'eth_type'];
+const IP4: readonly FieldName[] = ['ipv4_src', 'ipv4_dst', 'ip_proto', 'udp_src', 'udp_dst', 'tcp_src', 'tcp_dst'];
+const ARP: readonly FieldName[] = ['arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha'];
+const IP6: readonly FieldName[] = ['ipv6_src', 'ipv6_dst', 'icmpv6_type', 'icmpv6_code', 'nd_target'];
+const LOGICAL: readonly FieldName[] = ['metadata', 'reg14', 'reg15'];
+
+/**
+ * The stages in table order. Keep `name` values unique; the `as const` makes `StageName` a union.
+ * Adding a stage renumbers the later ones: nothing may depend on the numbers.
+ */
+export const STAGE_DECLS = [
+  {
+    name: 'classify',
+    description: 'in_port → logical input port (reg14) and network (metadata); tunnel ports → tunnel_in',
+    match: ['in_port'],
+    next: ['port_sec_in', 'tunnel_in'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'tunnel_in',
+    description: 'from a tunnel: network + destination port key from the tunnel header, no second lookup',
+    match: ['in_port', 'tunnel_id', 'tun_metadata0'],
+    next: ['acl_ingress'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'port_sec_in',
+    description: 'port security: source MAC / IPv4 / IPv6 / ARP sender of a local VIF; rogue DHCP servers',
+    match: [...LOGICAL, ...ETH, ...IP4, ...ARP, ...IP6],
+    next: ['acl_egress'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'acl_egress',
+    description: 'security groups, egress direction (pass-through for now)',
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'ct_state', 'ct_zone', 'ct_mark'],
+    next: ['services'],
+    miss: { kind: 'goto', stage: 'services' },
+  },
+  {
+    name: 'services',
+    description: 'ARP responder for known addresses, DHCP punt to the controller',
+    match: [...LOGICAL, ...ETH, ...IP4, ...ARP, ...IP6],
+    next: ['l2_lookup'],
+    miss: { kind: 'goto', stage: 'l2_lookup' },
+  },
+  {
+    name: 'l2_lookup',
+    description: 'destination MAC → reg15 (0 = flood); router port MAC → l3_input (extension point)',
+    match: ['metadata', 'reg14', 'eth_dst', 'eth_type'],
+    next: ['egress_dispatch', 'l3_input'],
+    miss: { kind: 'drop' },
+  },
+  // ---- L3 (issue 5: the distributed router). Reserved: only their miss flows exist today. ----
+  {
+    name: 'l3_input',
+    description: 'router port ingress: admission, ARP/ICMP for the router port (reserved)',
+    match: [...LOGICAL, ...ETH, ...IP4, ...ARP, 'nw_ttl', 'icmpv4_type', 'icmpv4_code'],
+    next: ['l3_route'],
+    miss: { kind: 'drop' },
+    reserved: true,
+  },
+  {
+    name: 'l3_route',
+    description: 'longest prefix match, TTL, next hop (reserved; reactive mode misses to the controller)',
+    match: [...LOGICAL, 'eth_type', 'ipv4_dst', 'ipv4_src', 'nw_ttl'],
+    next: ['l3_nexthop'],
+    miss: { kind: 'drop' },
+    reserved: true,
+  },
+  {
+    name: 'l3_nexthop',
+    description: 'next hop → destination network, port key and MACs, then egress_dispatch (reserved)',
+    match: [...LOGICAL, 'eth_type', 'ipv4_dst', 'reg0', 'reg1'],
+    next: ['egress_dispatch'],
+    miss: { kind: 'drop' },
+    reserved: true,
+  },
+  // ---- egress ----
+  {
+    name: 'egress_dispatch',
+    description: 'reg15: local port → acl_ingress; remote port → output_tunnel; 0 → flood group',
+    match: ['metadata', 'reg15'],
+    next: ['acl_ingress', 'output_tunnel'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'acl_ingress',
+    description: 'security groups, ingress direction (pass-through for now)',
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'ct_state', 'ct_zone', 'ct_mark'],
+    next: ['output_local'],
+    miss: { kind: 'goto', stage: 'output_local' },
+    groupEntry: true,
+  },
+  {
+    name: 'output_local',
+    description: 'reg15 of a local port → its ofport',
+    match: ['metadata', 'reg15'],
+    next: [],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'output_tunnel',
+    description: 'reg15 of a remote port → tunnel to its chassis with network and port key',
+    match: ['metadata', 'reg15'],
+    next: [],
+    miss: { kind: 'drop' },
+  },
+] as const satisfies readonly StageDecl[];
+
+export type StageName = (typeof STAGE_DECLS)[number]['name'];
+
+export interface Stage extends StageDecl {
+  readonly name: StageName;
+  readonly tableId: number;
+  readonly next: readonly StageName[];
+  readonly matchSet: ReadonlySet<FieldName>;
+}
+
+/** First table id of the pipeline (table 0 is where OVS starts every packet). */
+export const FIRST_TABLE_ID = 0;
+
+function buildStages(): ReadonlyMap<StageName, Stage> {
+  const names = new Set<string>(STAGE_DECLS.map((s) => s.name));
+  if (names.size !== STAGE_DECLS.length) throw new Error('duplicate stage name in STAGE_DECLS');
+  const out = new Map<StageName, Stage>();
+  STAGE_DECLS.forEach((d, i) => {
+    const decl = d as StageDecl;
+    for (const n of decl.next) {
+      if (!names.has(n)) throw new Error(`stage ${decl.name}: unknown next stage ${n}`);
+      const j = STAGE_DECLS.findIndex((s) => s.name === n);
+      if (j <= i) throw new Error(`stage ${decl.name}: next stage ${n} must come later`);
+    }
+    if (decl.miss.kind === 'goto' && !decl.next.includes(decl.miss.stage)) {
+      throw new Error(`stage ${decl.name}: miss goes to ${decl.miss.stage}, not declared as next`);
+    }
+    out.set(decl.name as StageName, {
+      ...decl,
+      name: decl.name as StageName,
+      tableId: FIRST_TABLE_ID + i,
+      next: decl.next as readonly StageName[],
+      matchSet: new Set(decl.match),
+    });
+  });
+  return out;
+}
+
+export const STAGES: ReadonlyMap<StageName, Stage> = buildStages();
+
+/** Every stage in table order. */
+export const STAGE_LIST: readonly Stage[] = [...STAGES.values()];
+
+export function stage(name: StageName): Stage {
+  const s = STAGES.get(name);
+  if (!s) throw new Error(`unknown stage ${name}`);
+  return s;
+}
+
+export function tableId(name: StageName): number {
+  return stage(name).tableId;
+}
+
+/** The stage of a table id (for traces and dumps), or undefined for a table we do not own. */
+export function stageOfTable(id: number): Stage | undefined {
+  return STAGE_LIST[id - FIRST_TABLE_ID];
+}
