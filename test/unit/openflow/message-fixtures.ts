@@ -36,11 +36,11 @@ export const MESSAGE_FIXTURES: readonly MessageFixture[] = [
     },
   },
   {
-    name: 'experimenter error',
-    hex: '04 01 0012 00000008 | ffff 0001 # exp_code | 00002320 # NX | 0102',
+    name: 'experimenter error (NXBRC_NXM_INVALID)',
+    hex: '04 01 0018 00000008 | ffff 0002 # exp_code | 00002320 # NX | 04 0e 0048 00000042',
     msg: {
-      type: 'error', xid: 8, errType: 0xffff, code: 1, errTypeName: 'EXPERIMENTER', experimenter: 0x2320,
-      data: Buffer.from([1, 2]),
+      type: 'error', xid: 8, errType: 0xffff, code: 2, errTypeName: 'EXPERIMENTER', experimenter: 0x2320,
+      failedRequest: { type: 14, length: 0x48, xid: 0x42 }, data: Buffer.from('040e004800000042', 'hex'),
     },
   },
   {
@@ -110,13 +110,13 @@ export const MESSAGE_FIXTURES: readonly MessageFixture[] = [
           0000 0000 8000 | ffffffff | ffffffff | ffffffff | 0000 0000
           0001 000c 0001 00 04 00000007 00000000 # reg0=7, pad
           0004 0020 00000000 # apply_actions
-          0018 0008 00000000 # dec_ttl
+          0016 0008 00000005 # group:5
           0000 0010 00000003 0000 000000000000 # output:3`,
     msg: {
       type: 'flow_mod', xid: 12, command: 'modify_strict', tableId: 0, priority: 0x8000, cookie: 0n, cookieMask: 0n,
       idleTimeout: 0, hardTimeout: 0, flags: {}, bufferId: NO_BUFFER, outPort: 'any', outGroup: 0xffffffff,
       match: { reg0: 7 },
-      instructions: [{ type: 'apply_actions', actions: [{ type: 'dec_ttl' }, { type: 'output', port: 3 }] }],
+      instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: 5 }, { type: 'output', port: 3 }] }],
     },
   },
   {
