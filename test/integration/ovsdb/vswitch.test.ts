@@ -65,6 +65,7 @@ describe('OVSDB client against real ovsdb-server + ovs-vswitchd (dummy datapath)
     const target = `punix:${path.join(dir, 'br-int.ctl')}`;
     const r = await vs.ensureBridge({
       name: 'br-int',
+      datapathType: 'system',
       failMode: 'secure',
       protocols: ['OpenFlow13'],
       controller: target,
@@ -73,6 +74,7 @@ describe('OVSDB client against real ovsdb-server + ovs-vswitchd (dummy datapath)
     });
     expect(r.created).toBe(true);
     expect(await vget(ovs, 'Bridge', 'br-int', 'fail_mode')).toBe('secure');
+    expect(await vget(ovs, 'Bridge', 'br-int', 'datapath_type')).toBe('system');
     expect(await vget(ovs, 'Bridge', 'br-int', 'protocols')).toBe('[OpenFlow13]');
     expect((await ovs.vsctl('get-controller', 'br-int')).trim()).toBe(target);
     expect(await vget(ovs, 'Bridge', 'br-int', 'other_config:disable-in-band')).toBe('true');
