@@ -152,6 +152,12 @@ export interface ChannelOptions {
   readonly highWaterBytes?: number;
   /** `send` throws SendQueueFullError above this (default 64 MiB). */
   readonly maxQueueBytes?: number;
+  /**
+   * Sent in a SET_CONFIG right after each handshake (default 0xffff = whole packets). OVS
+   * gives service connections (the mgmt socket) miss_send_len 0, which suppresses packet-ins;
+   * `null` leaves the switch's setting alone.
+   */
+  readonly missSendLen?: number | null;
   /** Active side only; `false` disables reconnecting. */
   readonly reconnect?: ReconnectOptions | false;
 }
@@ -274,7 +280,10 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
   private _info: ConnectedInfo | undefined;
   private featuresXid = -1;
   private negotiated = 0;
-  private readonly opts: Required<Omit<ChannelOptions, 'reconnect'>> & { reconnect: Required<ReconnectOptions> | false };
+  private readonly opts: Required<Omit<ChannelOptions, 'reconnect' | 'missSendLen'>> & {
+    reconnect: Required<ReconnectOptions> | false;
+    missSendLen: number | null;
+  };
 
   private constructor(
     private readonly target: Target | undefined,
@@ -290,6 +299,7 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
       highWaterBytes: options.highWaterBytes ?? 4 * 1024 * 1024,
       maxQueueBytes: options.maxQueueBytes ?? 64 * 1024 * 1024,
+      missSendLen: options.missSendLen === undefined ? 0xffff : options.missSendLen,
       reconnect:
         options.reconnect === false || !target
           ? false
@@ -462,20 +472,13 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
    */
   async sendBatch(msgs: Iterable<Outgoing>, timeoutMs?: number): Promise<BatchFailure[]> {
     this.assertConnected();
-    const tracker: ErrorTracker = { first: this.nextXidValue, last: this.nextXidValue, errors: [] };
+    // Encode everything first: an encode error (OfEncodeError) throws before anything is sent.
+    const { first, last, frames } = this.encodeAll(msgs, (m, xid) => ({ ...m, xid }) as OfMessage);
+    if (!frames.length) return [];
+    const tracker: ErrorTracker = { first, last, errors: [] };
     this.trackers.add(tracker);
     try {
-      let any = false;
-      for (const m of msgs) {
-        const xid = this.nextXid();
-        if (!any) {
-          tracker.first = xid;
-          any = true;
-        }
-        tracker.last = xid;
-        if (!this.enqueue(encodeMessage({ ...m, xid } as OfMessage))) await this.waitDrain();
-      }
-      if (!any) return [];
+      await this.enqueueAll(frames);
       await this.barrier(timeoutMs);
       return tracker.errors.map((error) => ({ index: (error.xid - tracker.first) >>> 0, error }));
     } finally {
@@ -499,6 +502,15 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
       const index = inner ? ((inner.xid - tracker.first) >>> 0) : undefined;
       return new BundleError(bundleId, error, index, commitErr ? [...tracker.errors, commitErr] : [...tracker.errors]);
     };
+    const { first, last, frames } = this.encodeAll(msgs, (m, xid) => ({
+      type: 'bundle_add',
+      xid,
+      bundleId,
+      flags,
+      message: { ...m, xid } as OfMessage,
+    }));
+    tracker.first = first;
+    tracker.last = last;
     try {
       await this.request({ type: 'bundle_control', bundleId, ctrlType: 'open_request', flags }, timeoutMs);
     } catch (err) {
@@ -507,19 +519,7 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
     }
     this.trackers.add(tracker);
     try {
-      let any = false;
-      for (const m of msgs) {
-        const xid = this.nextXid();
-        if (!any) {
-          tracker.first = xid;
-          any = true;
-        }
-        tracker.last = xid;
-        const inner = { ...m, xid } as OfMessage;
-        if (!this.enqueue(encodeMessage({ type: 'bundle_add', xid, bundleId, flags, message: inner }))) {
-          await this.waitDrain();
-        }
-      }
+      await this.enqueueAll(frames);
       // Adds that fail to parse are rejected at add time and would be silently left out of the
       // commit: check before committing.
       await this.barrier(timeoutMs);
@@ -568,6 +568,43 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
 
   // ------------------------------------------------------------------------------------------
   // Internals: queue
+
+  /**
+   * Encode messages with consecutive xids into large buffers (one allocation per ~256 KiB
+   * instead of one socket write per message).
+   */
+  private encodeAll(
+    msgs: Iterable<Outgoing>,
+    wrap: (m: Outgoing, xid: number) => OfMessage,
+  ): { first: number; last: number; frames: Buffer[] } {
+    const frames: Buffer[] = [];
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let first = -1;
+    let last = -1;
+    for (const m of msgs) {
+      const xid = this.nextXid();
+      if (first < 0) first = xid;
+      last = xid;
+      const b = encodeMessage(wrap(m, xid));
+      batch.push(b);
+      batchBytes += b.length;
+      if (batchBytes >= WRITE_CHUNK) {
+        frames.push(Buffer.concat(batch, batchBytes));
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batchBytes) frames.push(batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes));
+    return { first, last, frames };
+  }
+
+  private async enqueueAll(frames: readonly Buffer[]): Promise<void> {
+    for (const f of frames) {
+      this.assertConnected();
+      if (!this.enqueue(f)) await this.waitDrain();
+    }
+  }
 
   private assertConnected(): void {
     if (this._state !== 'connected' || !this.socket) throw new ChannelClosedError();
@@ -802,6 +839,9 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
         this._info = { datapathId: msg.datapathId, version: this.negotiated, features: msg };
         this._state = 'connected';
         this.attempt = 0;
+        if (this.opts.missSendLen !== null) {
+          this.enqueue(encodeMessage({ type: 'set_config', xid: this.nextXid(), flags: 0, missSendLen: this.opts.missSendLen }), true);
+        }
         this.startEcho(sock);
         this.emit('connected', this._info);
         return;
