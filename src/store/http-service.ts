@@ -85,17 +85,15 @@ export function createStoreHttpHandler(
       if (!res.writableEnded) res.write(`${JSON.stringify(l)}\n`);
     };
     line({ type: 'created', fromRevision: from });
-    let heartbeat: NodeJS.Timeout | undefined;
-    let watch: Watch | undefined;
-    let finished = false;
+    const live: { watch?: Watch; heartbeat?: NodeJS.Timeout; finished: boolean } = { finished: false };
     const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      clearInterval(heartbeat);
-      void watch?.cancel();
+      if (live.finished) return;
+      live.finished = true;
+      clearInterval(live.heartbeat);
+      void live.watch?.cancel();
       if (!res.writableEnded) res.end();
     };
-    watch = store.watch(prefix, from, {
+    const watch = store.watch(prefix, from, {
       onEvents: (events, revision) => line({ type: 'events', revision, events }),
       onCompacted: (compactRevision) => {
         line({ type: 'compacted', compactRevision });
@@ -106,9 +104,12 @@ export function createStoreHttpHandler(
         finish();
       },
     });
-    if (finished) void watch.cancel();
-    heartbeat = setInterval(() => line({ type: 'heartbeat' }), heartbeatMs);
-    if (finished) clearInterval(heartbeat);
+    live.watch = watch;
+    if (live.finished) {
+      void watch.cancel();
+      return;
+    }
+    live.heartbeat = setInterval(() => line({ type: 'heartbeat' }), heartbeatMs);
     req.socket.setNoDelay(true);
     res.on('close', finish);
   }
