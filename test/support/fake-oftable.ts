@@ -1,0 +1,524 @@
+/**
+ * A fake OpenFlow 1.3 switch table (after Faucet's clib/fakeoftable.py): apply flow_mod and
+ * group_mod bodies with OpenFlow semantics, then walk a packet (a map of field values) through
+ * the tables and look at what came out.
+ *
+ * Semantics kept from OpenFlow 1.3 / OVS:
+ * - add replaces an entry with the same table, priority and match (counters reset);
+ *   modify/modify_strict change instructions only (never the cookie) and add nothing when no entry
+ *   matches; delete is non-strict (entries the mod's match covers), delete_strict exact; cookie
+ *   masks, out_port/out_group filters and table 0xff (all) are honoured;
+ * - a flow using a missing group is rejected; deleting a group deletes the flows that use it;
+ * - matches must carry their prerequisites (eth_type, ip_proto), as OVS demands;
+ * - instructions run in the fixed order apply → clear → write → write_metadata → goto, goto only
+ *   forward; table miss drops; output to the packet's own in_port is dropped unless `in_port`;
+ * - group buckets (and `all` groups) run on clones of the packet; resubmit changes persist.
+ */
+import type {
+  Action,
+  FieldName,
+  FieldValueMap,
+  FlowModBody,
+  GroupModBody,
+  GroupType,
+  Instruction,
+  Match,
+  PacketInReason,
+  PortNo,
+  Bucket,
+} from '../../src/openflow/types.js';
+import { canonicalInstructions, canonicalMatch, groupValueKey, sortInstructions } from '../../src/pipeline/canonical.js';
+import { bitsToValue, fieldWidth, fullMask, matchBits, valueToBits } from '../../src/pipeline/fields.js';
+
+export type PacketFields = { -readonly [K in FieldName]?: FieldValueMap[K] };
+
+export interface OutputRecord {
+  readonly port: number | Exclude<PortNo, number>;
+  readonly packet: PacketFields;
+  readonly maxLen?: number;
+  readonly userdata?: Buffer;
+  readonly reason?: PacketInReason;
+}
+
+export interface TraceHit {
+  readonly tableId: number;
+  readonly priority?: number;
+  readonly cookie?: bigint;
+  readonly match?: Match;
+  readonly miss?: boolean;
+  readonly note?: string;
+}
+
+export interface WalkResult {
+  readonly outputs: OutputRecord[];
+  readonly trace: TraceHit[];
+  /** Lookups where several entries of the top priority matched (OpenFlow leaves it undefined). */
+  readonly ambiguous: TraceHit[];
+}
+
+export type FakeTableErrorCode = 'bad_table' | 'prereq' | 'unknown_group' | 'group_exists' | 'loop' | 'unsupported' | 'bad_goto';
+
+export class FakeTableError extends Error {
+  override readonly name = 'FakeTableError';
+  constructor(
+    readonly code: FakeTableErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface FakeFlow {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+  readonly bits: ReadonlyMap<FieldName, { value: bigint; mask: bigint }>;
+  readonly matchKey: string;
+  instructions: readonly Instruction[];
+  readonly cookie: bigint;
+  readonly seq: number;
+}
+
+interface FakeGroup {
+  readonly groupType: GroupType;
+  readonly buckets: readonly Bucket[];
+}
+
+const OFPTT_ALL = 0xff;
+const OFPG_ANY = 0xffffffff;
+const OFPG_ALL = 0xfffffffc;
+const MAX_RESUBMIT_DEPTH = 64;
+
+const IP_FIELDS: FieldName[] = ['ip_proto', 'ip_dscp', 'ip_ecn', 'nw_ttl'];
+
+/** OVS prerequisites: returns a description of what is missing. */
+function missingPrereq(m: Match, f: FieldName): string | undefined {
+  const exact = (k: FieldName): unknown => {
+    const v = m[k];
+    return typeof v === 'object' && v !== null && 'mask' in v ? undefined : v;
+  };
+  const et = exact('eth_type');
+  const proto = exact('ip_proto');
+  const isIp = et === 0x0800 || et === 0x86dd;
+  if (f.startsWith('ipv4_') && et !== 0x0800) return 'eth_type=0x0800';
+  if ((f.startsWith('ipv6_') || f === 'nd_target' || f.startsWith('icmpv6_')) && et !== 0x86dd) return 'eth_type=0x86dd';
+  if (f.startsWith('arp_') && et !== 0x0806) return 'eth_type=0x0806';
+  if (IP_FIELDS.includes(f) && !isIp) return 'eth_type ip';
+  if (f.startsWith('tcp_') && (!isIp || proto !== 6)) return 'ip_proto=6';
+  if (f.startsWith('udp_') && (!isIp || proto !== 17)) return 'ip_proto=17';
+  if (f.startsWith('icmpv4_') && (et !== 0x0800 || proto !== 1)) return 'ip_proto=1';
+  if (f.startsWith('icmpv6_') && proto !== 58) return 'ip_proto=58';
+  return undefined;
+}
+
+function checkPrereqs(m: Match): void {
+  for (const f of Object.keys(m) as FieldName[]) {
+    if (m[f] === undefined) continue;
+    const miss = missingPrereq(m, f);
+    if (miss) throw new FakeTableError('prereq', `match on ${f} needs ${miss}`);
+  }
+}
+
+function bitsOf(m: Match): Map<FieldName, { value: bigint; mask: bigint }> {
+  const out = new Map<FieldName, { value: bigint; mask: bigint }>();
+  for (const f of Object.keys(m) as FieldName[]) {
+    const v = m[f];
+    if (v === undefined) continue;
+    const b = matchBits(f, v);
+    if (b.mask !== 0n) out.set(f, b);
+  }
+  return out;
+}
+
+/** Does the (non-strict) mod match cover the flow's match? Every mod field constrains the flow at least as much. */
+function covers(mod: ReadonlyMap<FieldName, { value: bigint; mask: bigint }>, flow: FakeFlow): boolean {
+  for (const [f, mb] of mod) {
+    const fb = flow.bits.get(f);
+    if (!fb) return false;
+    if ((mb.mask & ~fb.mask) !== 0n) return false;
+    if ((fb.value & mb.mask) !== mb.value) return false;
+  }
+  return true;
+}
+
+const ALWAYS_PRESENT = (f: FieldName): boolean =>
+  /^(x{0,2}reg\d+)$/.test(f) || f === 'metadata' || f === 'pkt_mark' || f === 'tunnel_id' || f.startsWith('ct_') || f === 'conj_id';
+
+function fieldBits(p: PacketFields, f: FieldName): bigint | undefined {
+  const v = p[f];
+  if (v === undefined) return ALWAYS_PRESENT(f) ? 0n : undefined;
+  return valueToBits(f, v);
+}
+
+function packetMatches(flow: FakeFlow, p: PacketFields): boolean {
+  for (const [f, b] of flow.bits) {
+    const v = fieldBits(p, f);
+    if (v === undefined) return false;
+    if ((v & b.mask) !== b.value) return false;
+  }
+  return true;
+}
+
+function actionsOf(ins: readonly Instruction[]): Action[] {
+  const out: Action[] = [];
+  for (const i of ins) if (i.type === 'apply_actions' || i.type === 'write_actions') out.push(...i.actions);
+  return out;
+}
+
+interface WalkState {
+  readonly outputs: OutputRecord[];
+  readonly trace: TraceHit[];
+  readonly ambiguous: TraceHit[];
+  depth: number;
+  halted: boolean;
+}
+
+export class FakeOFTable {
+  private readonly tables: FakeFlow[][];
+  private readonly groupTable = new Map<number, FakeGroup>();
+  private seq = 0;
+
+  constructor(readonly nTables = 254) {
+    this.tables = Array.from({ length: nTables }, () => []);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Applying messages
+
+  /** Applies flow_mod / group_mod messages (bodies with `type`); other messages are ignored. */
+  apply(messages: Iterable<({ type: 'flow_mod' } & FlowModBody) | ({ type: 'group_mod' } & GroupModBody)>): void {
+    for (const m of messages) {
+      if (m.type === 'flow_mod') this.flowMod(m);
+      else if (m.type === 'group_mod') this.groupMod(m);
+    }
+  }
+
+  flowMod(m: FlowModBody): void {
+    if (m.tableId !== OFPTT_ALL && (m.tableId < 0 || m.tableId >= this.nTables)) {
+      throw new FakeTableError('bad_table', `table ${m.tableId}`);
+    }
+    const cookieOk = (f: FakeFlow): boolean => (f.cookie & m.cookieMask) === (m.cookie & m.cookieMask);
+    const tables = m.tableId === OFPTT_ALL ? this.tables.map((_, i) => i) : [m.tableId];
+    switch (m.command) {
+      case 'add': {
+        if (m.tableId === OFPTT_ALL) throw new FakeTableError('bad_table', 'add to table all');
+        checkPrereqs(m.match);
+        this.checkInstructions(m.tableId, m.instructions);
+        const flow: FakeFlow = {
+          tableId: m.tableId,
+          priority: m.priority,
+          match: m.match,
+          bits: bitsOf(m.match),
+          matchKey: canonicalMatch(m.match),
+          instructions: m.instructions,
+          cookie: m.cookie,
+          seq: this.seq++,
+        };
+        const t = this.tables[m.tableId];
+        const i = t.findIndex((f) => f.priority === flow.priority && f.matchKey === flow.matchKey);
+        if (i >= 0) t[i] = flow;
+        else t.push(flow);
+        return;
+      }
+      case 'modify':
+      case 'modify_strict': {
+        checkPrereqs(m.match);
+        const modBits = bitsOf(m.match);
+        const key = canonicalMatch(m.match);
+        for (const ti of tables) {
+          for (const f of this.tables[ti]) {
+            const hit =
+              m.command === 'modify_strict' ? f.priority === m.priority && f.matchKey === key : covers(modBits, f);
+            if (hit && cookieOk(f)) {
+              this.checkInstructions(ti, m.instructions);
+              f.instructions = m.instructions;
+            }
+          }
+        }
+        return;
+      }
+      case 'delete':
+      case 'delete_strict': {
+        const modBits = bitsOf(m.match);
+        const key = canonicalMatch(m.match);
+        const outPort = m.outPort === 'any' || m.outPort === 0xffffffff ? undefined : m.outPort;
+        const outGroup = m.outGroup === OFPG_ANY ? undefined : m.outGroup;
+        for (const ti of tables) {
+          this.tables[ti] = this.tables[ti].filter((f) => {
+            const hit =
+              m.command === 'delete_strict' ? f.priority === m.priority && f.matchKey === key : covers(modBits, f);
+            if (!hit || !cookieOk(f)) return true;
+            const acts = actionsOf(f.instructions);
+            if (outPort !== undefined && !acts.some((a) => a.type === 'output' && a.port === outPort)) return true;
+            if (outGroup !== undefined && !acts.some((a) => a.type === 'group' && a.groupId === outGroup)) return true;
+            return false;
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  groupMod(m: GroupModBody): void {
+    switch (m.command) {
+      case 'add':
+        if (this.groupTable.has(m.groupId)) throw new FakeTableError('group_exists', `group ${m.groupId} exists`);
+        this.groupTable.set(m.groupId, { groupType: m.groupType, buckets: m.buckets });
+        return;
+      case 'modify':
+        if (!this.groupTable.has(m.groupId)) throw new FakeTableError('unknown_group', `group ${m.groupId} unknown`);
+        this.groupTable.set(m.groupId, { groupType: m.groupType, buckets: m.buckets });
+        return;
+      case 'delete': {
+        const ids = m.groupId === OFPG_ALL ? [...this.groupTable.keys()] : [m.groupId];
+        for (const id of ids) {
+          if (!this.groupTable.delete(id)) continue;
+          for (let ti = 0; ti < this.tables.length; ti++) {
+            this.tables[ti] = this.tables[ti].filter(
+              (f) => !actionsOf(f.instructions).some((a) => a.type === 'group' && a.groupId === id),
+            );
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  private checkInstructions(tableId: number, ins: readonly Instruction[]): void {
+    for (const i of ins) {
+      if (i.type === 'goto_table' && i.tableId <= tableId) {
+        throw new FakeTableError('bad_goto', `goto ${i.tableId} from table ${tableId}`);
+      }
+    }
+    for (const a of actionsOf(ins)) {
+      if (a.type === 'group' && !this.groupTable.has(a.groupId)) {
+        throw new FakeTableError('unknown_group', `flow uses missing group ${a.groupId}`);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inspection
+
+  get flowCount(): number {
+    return this.tables.reduce((n, t) => n + t.length, 0);
+  }
+  get groupCount(): number {
+    return this.groupTable.size;
+  }
+  flowsIn(tableId: number): readonly { priority: number; match: Match; cookie: bigint; instructions: readonly Instruction[] }[] {
+    return this.tables[tableId];
+  }
+  hasGroup(id: number): boolean {
+    return this.groupTable.has(id);
+  }
+  group(id: number): FakeGroup | undefined {
+    return this.groupTable.get(id);
+  }
+
+  /** Canonical dump of everything (for "re-apply changes nothing" and "change then revert"). */
+  dump(): string {
+    const lines: string[] = [];
+    this.tables.forEach((t, ti) => {
+      for (const f of t) {
+        lines.push(`t${ti} p${f.priority} [${f.matchKey}] c${f.cookie.toString(16)} ${canonicalInstructions(f.instructions)}`);
+      }
+    });
+    for (const [id, g] of this.groupTable) lines.push(`g${id} ${groupValueKey(g)}`);
+    return lines.sort().join('\n');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Walking packets
+
+  walk(packet: PacketFields): WalkResult {
+    const st: WalkState = { outputs: [], trace: [], ambiguous: [], depth: 0, halted: false };
+    const p: PacketFields = { ...packet };
+    if (p.in_port === undefined) throw new FakeTableError('unsupported', 'packet needs in_port');
+    const actionSet = new Map<string, Action>();
+    this.runTable(0, p, st, actionSet);
+    if (!st.halted) this.execActionSet(actionSet, p, st);
+    return { outputs: st.outputs, trace: st.trace, ambiguous: st.ambiguous };
+  }
+
+  /** Outputs of a packet to `port` (optionally only those whose fields include `expect`). */
+  outputsTo(packet: PacketFields, port: OutputRecord['port'], expect?: PacketFields): OutputRecord[] {
+    return this.walk(packet).outputs.filter(
+      (o) =>
+        o.port === port &&
+        (!expect ||
+          (Object.keys(expect) as FieldName[]).every((f) => {
+            const want = expect[f];
+            const got = o.packet[f];
+            return want === undefined || (got !== undefined && valueToBits(f, got) === valueToBits(f, want));
+          })),
+    );
+  }
+
+  isOutput(packet: PacketFields, port: OutputRecord['port'], expect?: PacketFields): boolean {
+    return this.outputsTo(packet, port, expect).length > 0;
+  }
+
+  private lookup(tableId: number, p: PacketFields, st: WalkState): FakeFlow | undefined {
+    const t = this.tables[tableId];
+    if (!t) throw new FakeTableError('bad_table', `table ${tableId}`);
+    let best: FakeFlow | undefined;
+    let ties = 0;
+    for (const f of t) {
+      if (!packetMatches(f, p)) continue;
+      if (!best || f.priority > best.priority) {
+        best = f;
+        ties = 0;
+      } else if (f.priority === best.priority) {
+        ties++;
+        if (f.seq < best.seq) best = f;
+      }
+    }
+    if (best && ties > 0) st.ambiguous.push({ tableId, priority: best.priority, match: best.match });
+    return best;
+  }
+
+  private runTable(tableId: number, p: PacketFields, st: WalkState, actionSet: Map<string, Action>): void {
+    if (st.halted) return;
+    const f = this.lookup(tableId, p, st);
+    if (!f) {
+      st.trace.push({ tableId, miss: true });
+      return;
+    }
+    st.trace.push({ tableId, priority: f.priority, cookie: f.cookie, match: f.match });
+    let gotoTable: number | undefined;
+    for (const i of sortInstructions(f.instructions)) {
+      if (st.halted) return;
+      switch (i.type) {
+        case 'apply_actions':
+          this.execActions(i.actions, p, st, tableId);
+          break;
+        case 'clear_actions':
+          actionSet.clear();
+          break;
+        case 'write_actions':
+          for (const a of i.actions) actionSet.set(a.type === 'set_field' ? `set_field:${a.field}` : a.type, a);
+          break;
+        case 'write_metadata':
+          p.metadata = ((p.metadata ?? 0n) & ~i.mask) | (i.metadata & i.mask);
+          break;
+        case 'goto_table':
+          gotoTable = i.tableId;
+          break;
+        case 'meter':
+          break;
+        default:
+          throw new FakeTableError('unsupported', `instruction ${i.type}`);
+      }
+    }
+    if (gotoTable !== undefined && !st.halted) this.runTable(gotoTable, p, st, actionSet);
+  }
+
+  private execActionSet(set: Map<string, Action>, p: PacketFields, st: WalkState): void {
+    const acts = [...set.values()];
+    const rank = (a: Action): number => (a.type === 'group' ? 2 : a.type === 'output' ? 3 : 1);
+    const group = acts.find((a) => a.type === 'group');
+    const ordered = acts.filter((a) => !(group && a.type === 'output')).sort((a, b) => rank(a) - rank(b));
+    this.execActions(ordered, p, st, -1);
+  }
+
+  private output(port: PortNo, p: PacketFields, st: WalkState, extra: Partial<OutputRecord> = {}): void {
+    if (port === 'in_port') {
+      st.outputs.push({ port: p.in_port!, packet: { ...p }, ...extra });
+      return;
+    }
+    if (typeof port === 'number' && port === p.in_port) {
+      st.trace.push({ tableId: -1, note: `output:${port} is the in_port: dropped` });
+      return;
+    }
+    st.outputs.push({ port, packet: { ...p }, ...extra });
+  }
+
+  private execActions(actions: readonly Action[], p: PacketFields, st: WalkState, tableId: number): void {
+    for (const a of actions) {
+      if (st.halted) return;
+      switch (a.type) {
+        case 'output':
+          this.output(a.port, p, st, a.port === 'controller' ? { maxLen: a.maxLen } : {});
+          break;
+        case 'controller2':
+          this.output('controller', p, st, { maxLen: a.maxLen, userdata: a.userdata, reason: a.reason });
+          break;
+        case 'set_field':
+          (p as Record<string, unknown>)[a.field] = a.value;
+          break;
+        case 'move': {
+          const src = fieldBits(p, a.src.field);
+          if (src === undefined) throw new FakeTableError('prereq', `move from absent ${a.src.field}`);
+          const bits = (src >> BigInt(a.src.ofs)) & ((1n << BigInt(a.src.nbits)) - 1n);
+          this.writeBits(p, a.dst.field, a.dst.ofs, a.dst.nbits, bits);
+          break;
+        }
+        case 'load':
+          this.writeBits(p, a.dst.field, a.dst.ofs, a.dst.nbits, a.value);
+          break;
+        case 'dec_ttl': {
+          const ttl = p.nw_ttl;
+          if (ttl === undefined) throw new FakeTableError('prereq', 'dec_ttl without nw_ttl');
+          if (ttl <= 1) {
+            st.trace.push({ tableId, note: 'dec_ttl: ttl expired, dropped' });
+            st.halted = true;
+            return;
+          }
+          p.nw_ttl = ttl - 1;
+          break;
+        }
+        case 'group':
+          this.execGroup(a.groupId, p, st);
+          break;
+        case 'resubmit': {
+          if (++st.depth > MAX_RESUBMIT_DEPTH) throw new FakeTableError('loop', 'resubmit depth exceeded');
+          const table = a.table ?? tableId;
+          const savedInPort = p.in_port;
+          if (a.port !== undefined && a.port !== 'in_port') {
+            if (typeof a.port !== 'number') throw new FakeTableError('unsupported', `resubmit port ${a.port}`);
+            p.in_port = a.port;
+          }
+          this.runTable(table, p, st, new Map());
+          if (a.port !== undefined && a.port !== 'in_port') p.in_port = savedInPort;
+          st.depth--;
+          break;
+        }
+        case 'note':
+          break;
+        default:
+          throw new FakeTableError('unsupported', `action ${a.type}`);
+      }
+    }
+  }
+
+  private writeBits(p: PacketFields, field: FieldName, ofs: number, nbits: number, value: bigint): void {
+    if (ofs + nbits > fieldWidth(field)) throw new FakeTableError('unsupported', `${field}[${ofs}+${nbits}] too wide`);
+    const cur = fieldBits(p, field) ?? 0n;
+    const mask = ((1n << BigInt(nbits)) - 1n) << BigInt(ofs);
+    const next = ((cur & ~mask) | ((value << BigInt(ofs)) & mask)) & fullMask(field);
+    (p as Record<string, unknown>)[field] = bitsToValue(field, next);
+  }
+
+  private execGroup(id: number, p: PacketFields, st: WalkState): void {
+    const g = this.groupTable.get(id);
+    if (!g) throw new FakeTableError('unknown_group', `group ${id}`);
+    st.trace.push({ tableId: -1, note: `group ${id} (${g.groupType}, ${g.buckets.length} buckets)` });
+    const buckets = g.groupType === 'all' ? g.buckets : g.buckets.slice(0, 1);
+    for (const b of buckets) {
+      const clone: PacketFields = { ...p };
+      const sub: WalkState = { ...st, halted: false };
+      this.execActions(b.actions, clone, sub, -1);
+      st.depth = sub.depth;
+    }
+  }
+}
+
+/** Convenience: a fresh fake table with messages applied. */
+export function fakeTableWith(
+  messages: Iterable<({ type: 'flow_mod' } & FlowModBody) | ({ type: 'group_mod' } & GroupModBody)>,
+): FakeOFTable {
+  const t = new FakeOFTable();
+  t.apply(messages);
+  return t;
+}

@@ -1,0 +1,146 @@
+/**
+ * A small cloud as the local controller of hv1 sees it:
+ *   chassis hv1 (local, 192.168.0.1), hv2 (192.168.0.2), hv3 (192.168.0.3)
+ *   blue  (key 1) 10.1.0.0/24, DHCP on : b1 (hv1, ofport 1), b2 (hv1, ofport 2), b3 (hv2), b4 + b5 (hv3)
+ *   red   (key 2) 10.1.0.0/24, DHCP off: r1 (hv1, ofport 3, same IP as b1), r2 (hv2)
+ *   green (key 3) 10.3.0.0/24          : g1 (hv2), g2 (hv3) — no local port
+ * Records are replaced (never mutated) on change, as the controller's cache does.
+ */
+import type {
+  ChassisInfo,
+  Encap,
+  LocalBinding,
+  LocalTopology,
+  NetworkInfo,
+  PortInfo,
+  SubnetInfo,
+} from '../../../src/controller/topology.js';
+
+export const GENEVE_OFPORT = 100;
+export const VXLAN_OFPORT = 101;
+
+export function mac(key: number): string {
+  return `fa:16:3e:00:00:${key.toString(16).padStart(2, '0')}`;
+}
+
+export function network(id: string, key: number, extra: Partial<NetworkInfo> = {}): NetworkInfo {
+  return { id, name: id, key, adminStateUp: true, mtu: 1442, networkType: 'geneve', external: false, ...extra };
+}
+
+export function subnet(id: string, networkId: string, cidr: string, enableDhcp: boolean): SubnetInfo {
+  return {
+    id,
+    name: id,
+    networkId,
+    ipVersion: 4,
+    cidr,
+    gatewayIp: cidr.replace(/0\/\d+$/, '1'),
+    enableDhcp,
+    dnsNameservers: [],
+    hostRoutes: [],
+  };
+}
+
+export function port(id: string, key: number, networkId: string, subnetId: string, ip: string, chassis?: string, extra: Partial<PortInfo> = {}): PortInfo {
+  return {
+    id,
+    name: id,
+    key,
+    networkId,
+    macAddress: mac(key),
+    fixedIps: [{ subnetId, ipAddress: ip }],
+    adminStateUp: true,
+    portSecurityEnabled: true,
+    allowedAddressPairs: [],
+    deviceOwner: 'compute:nova',
+    deviceId: `vm-${id}`,
+    chassis,
+    extraDhcpOpts: [],
+    ...extra,
+  };
+}
+
+export class World {
+  chassis: ChassisInfo = { name: 'hv1', tunnelIp: '192.168.0.1', encap: ['geneve'] };
+  remoteChassis = new Map<string, ChassisInfo>([
+    ['hv2', { name: 'hv2', tunnelIp: '192.168.0.2', encap: ['geneve', 'vxlan'] }],
+    ['hv3', { name: 'hv3', tunnelIp: '192.168.0.3', encap: ['geneve', 'vxlan'] }],
+  ]);
+  networks = new Map<string, NetworkInfo>();
+  subnets = new Map<string, SubnetInfo>();
+  ports = new Map<string, PortInfo>();
+  local = new Map<string, LocalBinding>();
+  tunnelOfport: Partial<Record<Encap, number>> = { geneve: GENEVE_OFPORT };
+
+  static standard(encap: Encap = 'geneve'): World {
+    const w = new World();
+    if (encap === 'vxlan') {
+      w.chassis = { ...w.chassis, encap: ['vxlan'] };
+      w.tunnelOfport = { vxlan: VXLAN_OFPORT };
+    }
+    w.addNetwork(network('blue', 1));
+    w.addNetwork(network('red', 2));
+    w.addNetwork(network('green', 3));
+    w.addSubnet(subnet('blue-v4', 'blue', '10.1.0.0/24', true));
+    w.addSubnet(subnet('red-v4', 'red', '10.1.0.0/24', false));
+    w.addSubnet(subnet('green-v4', 'green', '10.3.0.0/24', true));
+    w.addPort(port('b1', 11, 'blue', 'blue-v4', '10.1.0.11', 'hv1'), 1);
+    w.addPort(port('b2', 12, 'blue', 'blue-v4', '10.1.0.12', 'hv1'), 2);
+    w.addPort(port('b3', 13, 'blue', 'blue-v4', '10.1.0.13', 'hv2'));
+    w.addPort(port('b4', 14, 'blue', 'blue-v4', '10.1.0.14', 'hv3'));
+    w.addPort(port('b5', 15, 'blue', 'blue-v4', '10.1.0.15', 'hv3'));
+    w.addPort(port('r1', 21, 'red', 'red-v4', '10.1.0.11', 'hv1'), 3);
+    w.addPort(port('r2', 22, 'red', 'red-v4', '10.1.0.22', 'hv2'));
+    w.addPort(port('g1', 31, 'green', 'green-v4', '10.3.0.31', 'hv2'));
+    w.addPort(port('g2', 32, 'green', 'green-v4', '10.3.0.32', 'hv3'));
+    return w;
+  }
+
+  addNetwork(n: NetworkInfo): void {
+    this.networks.set(n.id, n);
+  }
+  addSubnet(s: SubnetInfo): void {
+    this.subnets.set(s.id, s);
+  }
+  addPort(p: PortInfo, ofport?: number): void {
+    this.ports.set(p.id, p);
+    if (ofport !== undefined) this.local.set(p.id, { portId: p.id, ofport });
+    else this.local.delete(p.id);
+  }
+  updatePort(id: string, change: Partial<PortInfo>): void {
+    const p = this.ports.get(id);
+    if (!p) throw new Error(`no port ${id}`);
+    this.ports.set(id, { ...p, ...change });
+  }
+  updateNetwork(id: string, change: Partial<NetworkInfo>): void {
+    const n = this.networks.get(id);
+    if (!n) throw new Error(`no network ${id}`);
+    this.networks.set(id, { ...n, ...change });
+  }
+  updateSubnet(id: string, change: Partial<SubnetInfo>): void {
+    const s = this.subnets.get(id);
+    if (!s) throw new Error(`no subnet ${id}`);
+    this.subnets.set(id, { ...s, ...change });
+  }
+  removePort(id: string): void {
+    this.ports.delete(id);
+    this.local.delete(id);
+  }
+  port(id: string): PortInfo {
+    const p = this.ports.get(id);
+    if (!p) throw new Error(`no port ${id}`);
+    return p;
+  }
+
+  snapshot(): LocalTopology {
+    return {
+      chassis: this.chassis,
+      remoteChassis: new Map(this.remoteChassis),
+      networks: new Map(this.networks),
+      subnets: new Map(this.subnets),
+      ports: new Map(this.ports),
+      local: new Map(this.local),
+      tunnelOfport: { ...this.tunnelOfport },
+    };
+  }
+}
