@@ -4,7 +4,8 @@
  * When the real server or controller changes its flags, this is the file to edit.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Launch } from './processes.js';
 
 /**
@@ -27,7 +28,12 @@ export function wyvernCommand(): readonly string[] {
   if (existsSync(js)) return [process.execPath, js];
   // Running from the TypeScript sources (tsx, vitest): load them through tsx.
   const ts = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
-  return [process.execPath, '--import', import.meta.resolve('tsx'), ts];
+  return [process.execPath, '--import', tsxLoader(), ts];
+}
+
+/** File URL of tsx's ESM loader (for `node --import`), resolved from this package. */
+export function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
 function wyvern(args: readonly string[]): Launch {

@@ -23,8 +23,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `preferred` when free, else any free port. */
+/** `preferred` when free, else any free port (0: any). */
 export async function pickPort(preferred?: number): Promise<number> {
-  if (preferred !== undefined && (await portFree(preferred))) return preferred;
+  if (preferred !== undefined && preferred > 0 && (await portFree(preferred))) return preferred;
   return freePort();
 }
