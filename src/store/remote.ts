@@ -103,6 +103,7 @@ export class RemoteStore implements Store, LeaseControl {
     this.closed = true;
     for (const l of [...this.kept]) l.stop();
     await Promise.all([...this.watches].map((w) => w.cancel()));
+    this.http.destroy();
   }
 
   private assertOpen(): void {
