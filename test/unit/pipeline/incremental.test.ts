@@ -1,0 +1,289 @@
+/**
+ * Incremental == from scratch (OVN's check after every test), reconciliation idempotence, and
+ * "change then revert" restores the switch exactly.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DesiredTable,
+  InstalledTable,
+  diff,
+  diffTracked,
+  fullCompile,
+  updateDesired,
+  type PipelineMessage,
+} from '../../../src/pipeline/index.js';
+import type { LocalTopology } from '../../../src/controller/topology.js';
+import { FakeOFTable } from '../../support/fake-oftable.js';
+import { World, network, port, subnet } from './fixture.js';
+import { switchFor } from './harness.js';
+
+type Op =
+  | { k: 'portAdmin'; id: string }
+  | { k: 'netAdmin'; id: string }
+  | { k: 'bindLocal'; id: string }
+  | { k: 'bindRemote'; id: string; chassis: string }
+  | { k: 'unbind'; id: string }
+  | { k: 'portSec'; id: string }
+  | { k: 'dhcp'; id: string }
+  | { k: 'addPort'; id: string; net: string; where: 'local' | 'hv2' | 'hv3' | 'none' }
+  | { k: 'removePort'; id: string }
+  | { k: 'chassisIp'; name: string; ip: string }
+  | { k: 'chassisGone'; name: string }
+  | { k: 'pairs'; id: string; ip: string | null }
+  | { k: 'mac'; id: string; n: number }
+  | { k: 'addNetwork'; id: string; key: number }
+  | { k: 'tunnelPort'; ofport: number };
+
+const PORT_IDS = ['b1', 'b2', 'b3', 'b4', 'b5', 'r1', 'r2', 'g1', 'g2', 'n1', 'n2', 'n3'];
+const NETS = ['blue', 'red', 'green', 'violet'];
+const SUBNET_OF: Record<string, string> = { blue: 'blue-v4', red: 'red-v4', green: 'green-v4', violet: 'violet-v4' };
+const NEW_KEYS: Record<string, number> = { n1: 41, n2: 42, n3: 43 };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ k: fc.constant('portAdmin' as const), id: fc.constantFrom(...PORT_IDS) }),
+  fc.record({ k: fc.constant('netAdmin' as const), id: fc.constantFrom(...NETS) }),
+  fc.record({ k: fc.constant('bindLocal' as const), id: fc.constantFrom(...PORT_IDS) }),
+  fc.record({ k: fc.constant('bindRemote' as const), id: fc.constantFrom(...PORT_IDS), chassis: fc.constantFrom('hv2', 'hv3', 'hv9') }),
+  fc.record({ k: fc.constant('unbind' as const), id: fc.constantFrom(...PORT_IDS) }),
+  fc.record({ k: fc.constant('portSec' as const), id: fc.constantFrom(...PORT_IDS) }),
+  fc.record({ k: fc.constant('dhcp' as const), id: fc.constantFrom(...Object.values(SUBNET_OF)) }),
+  fc.record({
+    k: fc.constant('addPort' as const),
+    id: fc.constantFrom('n1', 'n2', 'n3'),
+    net: fc.constantFrom(...NETS),
+    where: fc.constantFrom('local' as const, 'hv2' as const, 'hv3' as const, 'none' as const),
+  }),
+  fc.record({ k: fc.constant('removePort' as const), id: fc.constantFrom(...PORT_IDS) }),
+  fc.record({ k: fc.constant('chassisIp' as const), name: fc.constantFrom('hv2', 'hv3'), ip: fc.constantFrom('192.168.1.2', '192.168.1.3') }),
+  fc.record({ k: fc.constant('chassisGone' as const), name: fc.constantFrom('hv2', 'hv3') }),
+  fc.record({ k: fc.constant('pairs' as const), id: fc.constantFrom(...PORT_IDS), ip: fc.constantFrom(null, '10.1.0.200', '10.8.0.0/16') }),
+  fc.record({ k: fc.constant('mac' as const), id: fc.constantFrom(...PORT_IDS), n: fc.integer({ min: 0x60, max: 0x62 }) }),
+  fc.record({ k: fc.constant('addNetwork' as const), id: fc.constant('violet'), key: fc.constant(4) }),
+  fc.record({ k: fc.constant('tunnelPort' as const), ofport: fc.constantFrom(100, 200) }),
+);
+
+function applyOp(w: World, op: Op): void {
+  const has = (id: string): boolean => w.ports.has(id);
+  switch (op.k) {
+    case 'portAdmin':
+      if (has(op.id)) w.updatePort(op.id, { adminStateUp: !w.port(op.id).adminStateUp });
+      return;
+    case 'netAdmin': {
+      const n = w.networks.get(op.id);
+      if (n) w.updateNetwork(op.id, { adminStateUp: !n.adminStateUp });
+      return;
+    }
+    case 'bindLocal':
+      if (has(op.id)) w.addPort({ ...w.port(op.id), chassis: 'hv1' }, 1000 + w.port(op.id).key);
+      return;
+    case 'bindRemote':
+      if (has(op.id)) w.addPort({ ...w.port(op.id), chassis: op.chassis });
+      return;
+    case 'unbind':
+      if (has(op.id)) w.addPort({ ...w.port(op.id), chassis: undefined });
+      return;
+    case 'portSec':
+      if (has(op.id)) w.updatePort(op.id, { portSecurityEnabled: !w.port(op.id).portSecurityEnabled });
+      return;
+    case 'dhcp': {
+      const s = w.subnets.get(op.id);
+      if (s) w.updateSubnet(op.id, { enableDhcp: !s.enableDhcp });
+      return;
+    }
+    case 'addPort': {
+      if (has(op.id) || !w.networks.has(op.net)) return;
+      const key = NEW_KEYS[op.id];
+      const p = port(op.id, key, op.net, SUBNET_OF[op.net], `10.${key}.0.${key}`, op.where === 'local' ? 'hv1' : op.where === 'none' ? undefined : op.where);
+      w.addPort(p, op.where === 'local' ? 1000 + key : undefined);
+      return;
+    }
+    case 'removePort':
+      w.removePort(op.id);
+      return;
+    case 'chassisIp': {
+      const c = w.remoteChassis.get(op.name);
+      if (c) w.remoteChassis.set(op.name, { ...c, tunnelIp: op.ip });
+      return;
+    }
+    case 'chassisGone':
+      w.remoteChassis.delete(op.name);
+      return;
+    case 'pairs':
+      if (has(op.id)) {
+        w.updatePort(op.id, {
+          allowedAddressPairs: op.ip === null ? [] : [{ ipAddress: op.ip, macAddress: '02:00:00:00:00:01' }],
+        });
+      }
+      return;
+    case 'mac':
+      if (has(op.id)) w.updatePort(op.id, { macAddress: `fa:16:3e:00:01:${op.n.toString(16)}` });
+      return;
+    case 'addNetwork':
+      if (!w.networks.has(op.id)) {
+        w.addNetwork(network(op.id, op.key));
+        w.addSubnet(subnet('violet-v4', op.id, '10.4.0.0/24', true));
+      }
+      return;
+    case 'tunnelPort':
+      w.tunnelOfport = { geneve: op.ofport };
+      return;
+  }
+}
+
+class Harness {
+  readonly desired: DesiredTable;
+  readonly installed = new InstalledTable();
+  readonly table = new FakeOFTable();
+  constructor(public topo: LocalTopology) {
+    this.desired = fullCompile(topo);
+    this.send(diff(this.desired, this.installed));
+    this.desired.takeDirty();
+  }
+  send(msgs: PipelineMessage[]): void {
+    this.table.apply(msgs);
+    this.installed.apply(msgs);
+  }
+  /** Incremental path: affected owners only, tracked delta only. */
+  update(next: LocalTopology): PipelineMessage[] {
+    updateDesired(this.desired, this.topo, next);
+    this.topo = next;
+    const msgs = diffTracked(this.desired, this.installed);
+    this.send(msgs);
+    return msgs;
+  }
+}
+
+describe('incremental == from scratch', () => {
+  it('after random sequences of topology changes', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 12 }), (ops) => {
+        const w = World.standard();
+        const h = new Harness(w.snapshot());
+        for (const op of ops) {
+          applyOp(w, op);
+          const next = w.snapshot();
+          h.update(next);
+          const scratch = fullCompile(next);
+          expect(h.desired.dump()).toBe(scratch.dump());
+          // re-diffing everything gives nothing: installed mirror == desired
+          expect(diff(h.desired, h.installed)).toEqual([]);
+        }
+        // the switch equals a switch programmed from scratch
+        expect(h.table.dump()).toBe(switchFor(h.topo).table.dump());
+      }),
+      { numRuns: 60 },
+    );
+  }, 120_000);
+
+  it('change then revert restores the switch exactly', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 8 }), (ops) => {
+        const w = World.standard();
+        const original = w.snapshot();
+        const h = new Harness(original);
+        const before = h.table.dump();
+        for (const op of ops) applyOp(w, op);
+        h.update(w.snapshot());
+        const back = h.update(original);
+        expect(h.table.dump()).toBe(before);
+        expect(diff(h.desired, h.installed)).toEqual([]);
+        // and re-applying the same state sends nothing
+        expect(h.update(original)).toEqual([]);
+        return back !== undefined;
+      }),
+      { numRuns: 50 },
+    );
+  }, 120_000);
+});
+
+describe('reconciliation', () => {
+  it('re-applying gives an empty diff and leaves the table unchanged', () => {
+    const w = World.standard();
+    const { table, desired, installed } = switchFor(w.snapshot());
+    const before = table.dump();
+    expect(diff(desired, installed)).toEqual([]);
+    // applying the full set again (as after a reconnect with a stale mirror) changes nothing
+    const again = diff(desired, new InstalledTable());
+    const t2 = new FakeOFTable();
+    t2.apply(again);
+    expect(t2.dump()).toBe(before);
+  });
+
+  it('orders group adds before flows, deletes strict, group deletes after flows', () => {
+    const w = World.standard();
+    const h = new Harness(w.snapshot());
+    // blue loses all its local ports: its groups and flows go away
+    w.removePort('b1');
+    w.removePort('b2');
+    const msgs = h.update(w.snapshot());
+    const kinds = msgs.map((m) => (m.type === 'group_mod' ? `g:${m.command}` : `f:${m.command}`));
+    const lastFlow = Math.max(...kinds.map((k, i) => (k.startsWith('f:') ? i : -1)));
+    const firstGroupDel = kinds.indexOf('g:delete');
+    expect(firstGroupDel).toBeGreaterThan(lastFlow);
+    expect(kinds.filter((k) => k.startsWith('f:')).every((k) => k === 'f:delete_strict')).toBe(true);
+    // and back: group adds come first
+    w.addPort(port('b1', 11, 'blue', 'blue-v4', '10.1.0.11', 'hv1'), 1);
+    const add = h.update(w.snapshot()).map((m) => (m.type === 'group_mod' ? `g:${m.command}` : `f:${m.command}`));
+    expect(add.slice(0, 2)).toEqual(['g:add', 'g:add']);
+  });
+
+  it('a full compare against a switch with foreign and stale flows removes them and keeps the rest', () => {
+    const w = World.standard();
+    const h = new Harness(w.snapshot());
+    const good = h.table.dump();
+    // a stale mirror read "from the switch": one foreign flow, one changed flow
+    const foreign: PipelineMessage = {
+      type: 'flow_mod',
+      command: 'add',
+      tableId: 3,
+      priority: 7,
+      cookie: 0x99n,
+      cookieMask: 0n,
+      idleTimeout: 0,
+      hardTimeout: 0,
+      flags: {},
+      bufferId: 0xffffffff,
+      outPort: 'any',
+      outGroup: 0xffffffff,
+      match: { reg14: 999 },
+      instructions: [],
+    };
+    h.send([foreign]);
+    expect(h.table.dump()).not.toBe(good);
+    const msgs = diff(h.desired, h.installed);
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0]).toMatchObject({ type: 'flow_mod', command: 'delete_strict', tableId: 3, priority: 7 });
+    h.send(msgs);
+    expect(h.table.dump()).toBe(good);
+  });
+});
+
+describe('selectivity', () => {
+  it('networks with no local port add no flows', () => {
+    const w = World.standard();
+    w.networks.delete('green');
+    w.removePort('g1');
+    w.removePort('g2');
+    const without = fullCompile(w.snapshot());
+    const w2 = World.standard();
+    for (let i = 0; i < 20; i++) {
+      w2.addNetwork(network(`far${i}`, 100 + i));
+      w2.addSubnet(subnet(`far${i}-v4`, `far${i}`, `10.${i}.0.0/24`, true));
+      w2.addPort(port(`far${i}-p`, 500 + i, `far${i}`, `far${i}-v4`, `10.${i}.0.5`, 'hv2'));
+    }
+    const withMore = fullCompile(w2.snapshot());
+    expect(withMore.dump()).toBe(without.dump());
+    expect(withMore.flowCount).toBe(without.flowCount);
+  });
+
+  it('the first local port pulls a network in, the last one drops it', () => {
+    const w = World.standard();
+    const base = fullCompile(w.snapshot());
+    w.addPort({ ...w.port('g1'), chassis: 'hv1' }, 7);
+    const withGreen = fullCompile(w.snapshot());
+    expect(withGreen.flowCount).toBeGreaterThan(base.flowCount);
+    w.addPort({ ...w.port('g1'), chassis: 'hv2' });
+    expect(fullCompile(w.snapshot()).dump()).toBe(base.dump());
+  });
+});
