@@ -8,7 +8,7 @@
  * which work across namespaces, and it reaches the API server on 127.0.0.1 like any local
  * client. Only OVS (and VMs) live in the chassis namespaces.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../ovs/daemons.js';
 import { createChassis, mgmtSocket, ovsPidFiles } from './chassis.js';
@@ -22,13 +22,12 @@ import {
   type Encap,
   type L3Mode,
 } from './launch.js';
-import { newTag, type ChassisRole } from './names.js';
+import { newTag, VM_IFACE, type ChassisRole } from './names.js';
 import { ipv4Addresses, netnsExists } from './netns.js';
 import { pickPort, freePort } from './ports.js';
 import { httpAnswers, logMatches, ownedPid, spawnDetached, waitReady, type Launch, type StartedProcess } from './processes.js';
 import { SandboxState, type ChassisInfo } from './state.js';
 import { teardown } from './teardown.js';
-import { VM_IFACE } from './names.js';
 
 export const DEFAULT_SANDBOX_DIR = '.sandbox';
 export const DEFAULT_API_PORT = 9696;
@@ -129,6 +128,15 @@ async function startController(state: SandboxState, c: ChassisInfo, o: UpOptions
   await waitReady(proc, `ready line (${controllerReadyPattern(c.name).source})`, logMatches(proc.logFile, controllerReadyPattern(c.name)), timeoutMs);
 }
 
+/** A tag no existing namespace starts with. */
+function freshTag(): string {
+  const taken = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+  for (;;) {
+    const tag = newTag();
+    if (!taken.some((n) => n.startsWith(`${tag}-`))) return tag;
+  }
+}
+
 /** Bring the sandbox up; resolves once every part answers. Tears down on failure unless asked not to. */
 export async function up(o: UpOptions): Promise<SandboxState> {
   const log = o.log ?? (() => undefined);
@@ -136,7 +144,7 @@ export async function up(o: UpOptions): Promise<SandboxState> {
   if (!Number.isInteger(o.chassis) || o.chassis < 1 || o.chassis > 99) throw new RangeError('--chassis must be 1..99');
   const gateways = o.gateways ?? 0;
   if (!Number.isInteger(gateways) || gateways < 0 || gateways > 99) throw new RangeError('--gateways must be 0..99');
-  const state = SandboxState.create(o.dir, newTag());
+  const state = SandboxState.create(o.dir, freshTag());
   try {
     state.update((d) => {
       d.l3Mode = o.l3Mode;
