@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createStoreHttpHandler } from '../store/http-service.js';
 import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
 import { loadConfigFile, type ServerConfig } from '../server/config.js';
@@ -59,7 +60,8 @@ export const serverCommand: Command = {
       ...(keystoneUrl ? { keystone: { ...(fromFile.keystone ?? {}), url: keystoneUrl } } : {}),
     };
     const store = await openStore(storeUrl);
-    const api = new NeutronApi(store, { config });
+    // The store's HTTP service (remote controllers: `--nb http://HOST:PORT`) goes in front of the API.
+    const api = new NeutronApi(store, { config, preHandlers: [createStoreHttpHandler(store)] });
     const { server, url } = await api.listen(host, port);
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => {

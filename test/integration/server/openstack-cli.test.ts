@@ -34,9 +34,11 @@ describe.skipIf(!haveCli)('openstack CLI against wyvern server', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'wyvern-cli-'));
     const root = path.resolve(import.meta.dirname, '../../..');
-    server = spawn('npx', ['tsx', 'src/cli/main.ts', 'server', '--listen', '127.0.0.1:0', '--store', `sqlite:${path.join(dir, 'nb.sqlite')}`], {
+    // Own process group, so that stopping it also stops tsx's node child.
+    server = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'server', '--listen', '127.0.0.1:0', '--store', `sqlite:${path.join(dir, 'nb.sqlite')}`], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
     });
     endpoint = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -52,7 +54,7 @@ describe.skipIf(!haveCli)('openstack CLI against wyvern server', () => {
   afterAll(async () => {
     if (server && server.exitCode === null) {
       const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
+      process.kill(-server.pid!, 'SIGTERM');
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });

@@ -100,7 +100,7 @@ describe('keystone auth', () => {
   it('validates X-Auth-Token against /v3/auth/tokens, caches it, maps roles', async () => {
     const h = await startApi({ config: { auth: 'keystone', keystone: { url: ksUrl } } });
     try {
-      const as = (token?: string) => ({ headers: token ? { 'X-Auth-Token': token } : {} });
+      const as = (token?: string): { headers: Record<string, string> } => ({ headers: token ? { 'X-Auth-Token': token } : {} });
       expectFault(await h.req('GET', '/v2.0/networks', undefined, as()), 401, 'HTTPUnauthorized');
       expectFault(await h.req('GET', '/v2.0/networks', undefined, as('bogus')), 401, 'HTTPUnauthorized');
       expectFault(await h.req('GET', '/v2.0/networks', undefined, as('tok-expired')), 401, 'HTTPUnauthorized');
