@@ -240,30 +240,35 @@ export function isIpv6(s: string): boolean {
 
 /** Formats 16 bytes at `off` in RFC 5952 canonical form (IPv4-mapped as ::ffff:a.b.c.d). */
 export function bytesToIpv6(buf: Uint8Array, off = 0): string {
-  const g: number[] = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (buf[off + i * 2] << 8) | buf[off + i * 2 + 1];
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return '::ffff:' + bytesToIpv4(buf, off + 12);
-  }
   // longest run of zero groups (length >= 2), first one on ties
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    if (buf[off + 2 * i] === 0 && buf[off + 2 * i + 1] === 0) {
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = i - runStart + 1;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  if (bestStart === 0 && bestLen === 5 && buf[off + 10] === 0xff && buf[off + 11] === 0xff) {
+    return '::ffff:' + bytesToIpv4(buf, off + 12);
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += ((buf[off + 2 * i] << 8) | buf[off + 2 * i + 1]).toString(16);
   }
-  const hex = (a: number, b: number): string => g.slice(a, b).map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return hex(0, bestStart) + '::' + hex(bestStart + bestLen, 8);
+  return out;
 }
 
 /** Canonical (RFC 5952) form of an IPv6 string, or null if malformed. */

@@ -70,14 +70,11 @@ export function decodeEthernet(buf: Buffer, opts?: DecodeOptions): Result<Ethern
     payload = { type: 'raw', data: body };
     used = body.length;
   }
-  const frame: EthernetFrame = {
-    dst: bytesToMac(buf, 0),
-    src: bytesToMac(buf, 6),
-    etherType,
-    payload,
-    trailer: body.subarray(used),
-  };
-  return ok(vlan ? { ...frame, vlan } : frame);
+  const dst = bytesToMac(buf, 0);
+  const src = bytesToMac(buf, 6);
+  const trailer = body.subarray(used);
+  // Object literals rather than spreads: spreading is an order of magnitude slower here.
+  return ok(vlan ? { dst, src, vlan, etherType, payload, trailer } : { dst, src, etherType, payload, trailer });
 }
 
 function payloadSize(p: EthernetPayload): number {

@@ -65,23 +65,22 @@ export function decodeIcmp(buf: Buffer, opts?: DecodeOptions): Result<IcmpMessag
   const code = buf[1];
   const checksum = buf.readUInt16BE(2);
   const checksumValid = opts?.verifyChecksums === false ? undefined : finishChecksum(sumWords(buf, 0, buf.length)) === 0;
-  const common = { type: 'icmp' as const, code, checksum, checksumValid };
   switch (t) {
     case ICMP_ECHO_REQUEST:
     case ICMP_ECHO_REPLY:
       return ok({
-        ...common,
+        type: 'icmp', code, checksum, checksumValid,
         kind: t === ICMP_ECHO_REQUEST ? 'echo-request' : 'echo-reply',
         identifier: buf.readUInt16BE(4),
         sequence: buf.readUInt16BE(6),
         data: buf.subarray(8),
       });
     case ICMP_DEST_UNREACHABLE:
-      return ok({ ...common, kind: 'dest-unreachable', nextHopMtu: buf.readUInt16BE(6), original: buf.subarray(8) });
+      return ok({ type: 'icmp', code, checksum, checksumValid, kind: 'dest-unreachable', nextHopMtu: buf.readUInt16BE(6), original: buf.subarray(8) });
     case ICMP_TIME_EXCEEDED:
-      return ok({ ...common, kind: 'time-exceeded', original: buf.subarray(8) });
+      return ok({ type: 'icmp', code, checksum, checksumValid, kind: 'time-exceeded', original: buf.subarray(8) });
     default:
-      return ok({ ...common, kind: 'other', icmpType: t, rest: buf.readUInt32BE(4), data: buf.subarray(8) });
+      return ok({ type: 'icmp', code, checksum, checksumValid, kind: 'other', icmpType: t, rest: buf.readUInt32BE(4), data: buf.subarray(8) });
   }
 }
 

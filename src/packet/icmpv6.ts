@@ -166,6 +166,22 @@ function writeNdOption(opt: NdOption, buf: Buffer, o: number): number {
   return len;
 }
 
+function minLength(t: number): number {
+  switch (t) {
+    case ICMPV6_ECHO_REQUEST:
+    case ICMPV6_ECHO_REPLY:
+    case ICMPV6_ROUTER_SOLICITATION:
+      return 8;
+    case ICMPV6_ROUTER_ADVERTISEMENT:
+      return 16;
+    case ICMPV6_NEIGHBOR_SOLICITATION:
+    case ICMPV6_NEIGHBOR_ADVERTISEMENT:
+      return 24;
+    default:
+      return 4;
+  }
+}
+
 export function decodeIcmpv6(buf: Buffer, pseudo?: PseudoHeader, opts?: DecodeOptions): Result<Icmpv6Message> {
   if (buf.length < 4) return fail('truncated', 'icmpv6', `need 4 bytes, have ${buf.length}`, 0);
   const t = buf[0];
@@ -175,35 +191,27 @@ export function decodeIcmpv6(buf: Buffer, pseudo?: PseudoHeader, opts?: DecodeOp
   if (pseudo && opts?.verifyChecksums !== false) {
     checksumValid = finishChecksum(sumWords(buf, 0, buf.length, pseudoWithLength(pseudo, buf.length))) === 0;
   }
-  const common = { type: 'icmpv6' as const, code, checksum, checksumValid };
-  const need = (n: number): Result<never> | null =>
-    buf.length < n ? fail('truncated', 'icmpv6', `type ${t} needs ${n} bytes, have ${buf.length}`, 0) : null;
+  const min = minLength(t);
+  if (buf.length < min) return fail('truncated', 'icmpv6', `type ${t} needs ${min} bytes, have ${buf.length}`, 0);
   switch (t) {
     case ICMPV6_ECHO_REQUEST:
     case ICMPV6_ECHO_REPLY:
-      return (
-        need(8) ??
-        ok({
-          ...common,
-          kind: t === ICMPV6_ECHO_REQUEST ? 'echo-request' : 'echo-reply',
-          identifier: buf.readUInt16BE(4),
-          sequence: buf.readUInt16BE(6),
-          data: buf.subarray(8),
-        })
-      );
+      return ok({
+        type: 'icmpv6', code, checksum, checksumValid,
+        kind: t === ICMPV6_ECHO_REQUEST ? 'echo-request' : 'echo-reply',
+        identifier: buf.readUInt16BE(4),
+        sequence: buf.readUInt16BE(6),
+        data: buf.subarray(8),
+      });
     case ICMPV6_ROUTER_SOLICITATION: {
-      const e = need(8);
-      if (e) return e;
       const options = decodeNdOptions(buf, 8);
-      return options.ok ? ok({ ...common, kind: 'router-solicitation', options: options.value }) : options;
+      return options.ok ? ok({ type: 'icmpv6', code, checksum, checksumValid, kind: 'router-solicitation', options: options.value }) : options;
     }
     case ICMPV6_ROUTER_ADVERTISEMENT: {
-      const e = need(16);
-      if (e) return e;
       const options = decodeNdOptions(buf, 16);
       if (!options.ok) return options;
       return ok({
-        ...common,
+        type: 'icmpv6', code, checksum, checksumValid,
         kind: 'router-advertisement',
         curHopLimit: buf[4],
         managed: (buf[5] & 0x80) !== 0,
@@ -216,16 +224,14 @@ export function decodeIcmpv6(buf: Buffer, pseudo?: PseudoHeader, opts?: DecodeOp
     }
     case ICMPV6_NEIGHBOR_SOLICITATION:
     case ICMPV6_NEIGHBOR_ADVERTISEMENT: {
-      const e = need(24);
-      if (e) return e;
       const options = decodeNdOptions(buf, 24);
       if (!options.ok) return options;
       const target = bytesToIpv6(buf, 8);
       if (t === ICMPV6_NEIGHBOR_SOLICITATION) {
-        return ok({ ...common, kind: 'neighbor-solicitation', target, options: options.value });
+        return ok({ type: 'icmpv6', code, checksum, checksumValid, kind: 'neighbor-solicitation', target, options: options.value });
       }
       return ok({
-        ...common,
+        type: 'icmpv6', code, checksum, checksumValid,
         kind: 'neighbor-advertisement',
         router: (buf[4] & 0x80) !== 0,
         solicited: (buf[4] & 0x40) !== 0,
@@ -235,7 +241,7 @@ export function decodeIcmpv6(buf: Buffer, pseudo?: PseudoHeader, opts?: DecodeOp
       });
     }
     default:
-      return ok({ ...common, kind: 'other', icmpType: t, body: buf.subarray(4) });
+      return ok({ type: 'icmpv6', code, checksum, checksumValid, kind: 'other', icmpType: t, body: buf.subarray(4) });
   }
 }
 

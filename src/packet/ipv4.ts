@@ -51,7 +51,7 @@ export function decodeIpv4(buf: Buffer, opts?: DecodeOptions): Result<Ipv4Packet
   const protocol = buf[9];
   const body = buf.subarray(hlen, totalLength);
   let payload: Ipv4Payload;
-  if (moreFragments || fragmentOffset !== 0) {
+  if (moreFragments || fragmentOffset !== 0 || opts?.decodeL4 === false) {
     payload = { type: 'raw', data: body };
   } else {
     const pseudo: PseudoHeader = { family: 4, base: ipv4PseudoSum(buf, 12, 16, protocol, 0) };

@@ -36,7 +36,8 @@ export function decodeIpv6(buf: Buffer, opts?: DecodeOptions): Result<Ipv6Packet
   const body = buf.subarray(40, 40 + payloadLength);
   const pseudo: PseudoHeader = { family: 6, base: ipv6PseudoSum(buf, 8, 24, nextHeader, 0) };
   let r: Result<Ipv6Payload> | null = null;
-  if (nextHeader === IPPROTO_UDP) r = decodeUdp(body, pseudo, opts);
+  if (opts?.decodeL4 === false) r = null;
+  else if (nextHeader === IPPROTO_UDP) r = decodeUdp(body, pseudo, opts);
   else if (nextHeader === IPPROTO_TCP) r = decodeTcp(body, pseudo, opts);
   else if (nextHeader === IPPROTO_ICMPV6) r = decodeIcmpv6(body, pseudo, opts);
   if (r && !r.ok) return r;

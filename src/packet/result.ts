@@ -40,6 +40,11 @@ export function fail<T = never>(code: PacketErrorCode, layer: string, message: s
 export interface DecodeOptions {
   /** Verify L4 (UDP/TCP/ICMP) checksums; default true. IPv4 header checksums are always checked. */
   readonly verifyChecksums?: boolean;
+  /**
+   * Decode the L4 header (UDP/TCP/ICMP/ICMPv6) inside IP; default true. With false the IP
+   * payload is left `raw` (cheapest path when only L2/L3 headers matter, e.g. reactive L3).
+   */
+  readonly decodeL4?: boolean;
 }
 
 /** A payload this codec does not decode (unknown protocol, fragment, extension headers...). */
