@@ -27,11 +27,11 @@ interface Row {
   watchP99Ms: number;
 }
 
-async function throughput(store: Store, prefix: string, withCompare: boolean): Promise<number> {
+async function throughput(store: Store, prefix: string, withCompare: boolean, ops = OPS): Promise<number> {
   let next = 0;
   const start = performance.now();
   const worker = async (): Promise<void> => {
-    while (next < OPS) {
+    while (next < ops) {
       const key = `${prefix}${next++}`;
       const r = await store.txn({
         compare: withCompare ? [{ key, target: 'createRevision', op: '=', value: 0 }] : [],
@@ -41,7 +41,7 @@ async function throughput(store: Store, prefix: string, withCompare: boolean): P
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return OPS / ((performance.now() - start) / 1000);
+  return ops / ((performance.now() - start) / 1000);
 }
 
 async function watchLatency(store: Store, prefix: string): Promise<{ p50: number; p99: number }> {
@@ -70,6 +70,7 @@ async function watchLatency(store: Store, prefix: string): Promise<{ p50: number
 
 async function measure(driver: string, store: Store): Promise<Row> {
   const run = `/bench/${Date.now().toString(36)}/`;
+  await throughput(store, `${run}warmup/`, true, 300); // connections, JIT, caches
   const putsPerSec = await throughput(store, `${run}put/`, false);
   const casPerSec = await throughput(store, `${run}cas/`, true);
   const lat = await watchLatency(store, `${run}watch/`);

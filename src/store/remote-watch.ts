@@ -1,5 +1,6 @@
+import { request, type ClientRequest } from 'node:http';
 import { WatchHandlerError } from './errors.js';
-import { fromWireError, type WatchLine } from './http-protocol.js';
+import { fromWireError, type WatchLine, type WireError } from './http-protocol.js';
 import type { StoreHttpClient } from './remote-http.js';
 import type { Watch, WatchHandlers } from './types.js';
 
@@ -11,7 +12,7 @@ import type { Watch, WatchHandlers } from './types.js';
 export class RemoteWatch implements Watch {
   private next: number;
   private done = false;
-  private abort: AbortController | undefined;
+  private current: ClientRequest | undefined;
   private backoffMs = 50;
   private retryTimer: NodeJS.Timeout | undefined;
   private deadTimer: NodeJS.Timeout | undefined;
@@ -40,39 +41,56 @@ export class RemoteWatch implements Watch {
       }
       if (this.done) return;
     }
-    const abort = new AbortController();
-    this.abort = abort;
-    const url = `${this.http.base}watch?prefix=${encodeURIComponent(this.prefix)}&from=${this.next}`;
-    try {
-      this.armDeadTimer(abort);
-      const res = await fetch(url, { signal: abort.signal });
-      if (!res.ok || res.body === null) {
-        const payload = (await res.json().catch(() => ({}))) as { error?: { type: string } };
-        if (res.status >= 400 && res.status < 500 && payload.error !== undefined) {
-          this.fail(fromWireError(payload.error as Parameters<typeof fromWireError>[0]));
+    await new Promise<void>((resolve) => {
+      const url = `${this.http.base}watch?prefix=${encodeURIComponent(this.prefix)}&from=${this.next}`;
+      const req = request(url, { method: 'GET' }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const wire = parseError(Buffer.concat(chunks).toString());
+            if (status >= 400 && status < 500 && wire !== undefined) this.fail(fromWireError(wire));
+            resolve();
+          });
+          res.on('error', () => resolve());
           return;
         }
-        throw new Error(`watch HTTP ${res.status}`);
-      }
-      const decoder = new TextDecoder();
-      let buf = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        if (this.done) return;
-        this.armDeadTimer(abort);
-        buf += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const text = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (text !== '') this.onLine(JSON.parse(text) as WatchLine);
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (chunk: string) => {
           if (this.done) return;
-        }
-      }
-    } catch {
-      // broken stream, refused connection or a dead-connection abort: reconnect below
-    } finally {
-      if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
-    }
+          this.armDeadTimer(req);
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const text = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (text === '') continue;
+            let parsed: WatchLine;
+            try {
+              parsed = JSON.parse(text) as WatchLine;
+            } catch {
+              req.destroy(); // garbled stream: reconnect from `next`
+              return;
+            }
+            this.onLine(parsed);
+            if (this.done) return;
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+      });
+      this.current = req;
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.setNoDelay(true);
+      this.armDeadTimer(req);
+      req.end();
+    });
+    if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
+    this.current = undefined;
     this.retryLater();
   }
 
@@ -83,9 +101,9 @@ export class RemoteWatch implements Watch {
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 
-  private armDeadTimer(abort: AbortController): void {
+  private armDeadTimer(req: ClientRequest): void {
     if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
-    this.deadTimer = setTimeout(() => abort.abort(), this.heartbeatTimeoutMs);
+    this.deadTimer = setTimeout(() => req.destroy(), this.heartbeatTimeoutMs);
   }
 
   private onLine(line: WatchLine): void {
@@ -125,12 +143,20 @@ export class RemoteWatch implements Watch {
     this.done = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
-    this.abort?.abort();
+    this.current?.destroy();
     this.onFinish(this);
   }
 
   cancel(): Promise<void> {
     this.finish();
     return Promise.resolve();
+  }
+}
+
+function parseError(text: string): WireError | undefined {
+  try {
+    return (JSON.parse(text) as { error?: WireError }).error;
+  } catch {
+    return undefined;
   }
 }
