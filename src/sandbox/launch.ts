@@ -96,11 +96,11 @@ export function controllerLaunch(o: ControllerLaunchOptions): Launch {
 }
 
 /**
- * A controller is ready when it prints a line like `wyvern controller: ready chassis=hv1`
- * (stdout or stderr, both go to its log file).
+ * A controller is ready when it prints its ready line, `ready: chassis hv1, 42 flows, ...`
+ * (also accepted: `ready chassis=hv1`); stdout and stderr both go to its log file.
  */
 export function controllerReadyPattern(chassis: string): RegExp {
-  return new RegExp(`\\bready\\b.*\\bchassis=${chassis}\\b`);
+  return new RegExp(`\\bready\\b.*\\bchassis[ =:]+${chassis}\\b`);
 }
 
 export interface EtcdLaunchOptions {

@@ -67,7 +67,7 @@ function controller(args: readonly string[]): void {
       process.exit(1);
     }
   }
-  console.log(`wyvern controller: ready chassis=${chassis}`);
+  console.log(`ready: chassis ${chassis}, 0 flows, 0 local ports`);
   setInterval(() => undefined, 60_000);
 }
 
