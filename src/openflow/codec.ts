@@ -21,6 +21,7 @@ import { reasonFromNumber, reasonToNumber } from './reasons.js';
 
 export { OfDecodeError, OfEncodeError } from './errors.js';
 export { frameLength } from './header.js';
+export type * from './types.js';
 
 export type DecodeResult =
   | { readonly ok: true; readonly msg: OfMessage; readonly length: number }
