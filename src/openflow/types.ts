@@ -84,6 +84,12 @@ export interface Masked<T> {
 
 export type MatchValue<K extends FieldName> = FieldValueMap[K] | Masked<FieldValueMap[K]>;
 
+/**
+ * A flow match. Prerequisites are the caller's job: encoding rejects e.g. ipv4_src without
+ * eth_type: 0x0800, tcp_dst without ip_proto: 6, nd_sll without icmpv6_type: 135, vlan_pcp without
+ * a vlan_vid carrying 0x1000 (OfEncodeError code 'missing_prerequisite'). Fields sharing storage
+ * (reg2/reg3 vs xreg1, reg4..7 vs xxreg1) must not be combined: OVS rejects them as DUP_FIELD.
+ */
 export type Match = { readonly [K in FieldName]?: MatchValue<K> };
 
 /** ct_state bits (NXM_NX_CT_STATE). */
@@ -149,10 +155,11 @@ export type Action =
       readonly table?: number;
       readonly alg?: number;
       readonly nat?: NatSpec | BareNat;
-      /** Nested actions other than nat, typically set_field ct_mark / ct_label. */
+      /** Encoded after nat; typically set_field ct_mark / ct_label (ovs-ofctl `exec(...)`). */
       readonly actions?: readonly Action[];
     }
   | { readonly type: 'ct_clear' }
+  /** clause is 1-based as in ovs-ofctl `conjunction(id,clause/nClauses)` (the wire carries clause-1). */
   | { readonly type: 'conjunction'; readonly id: number; readonly clause: number; readonly nClauses: number }
   | { readonly type: 'move'; readonly src: SubField; readonly dst: SubField }
   /** Partial load: dst[ofs..ofs+nbits-1] = value (NXAST_REG_LOAD). */
