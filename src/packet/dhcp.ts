@@ -1,8 +1,9 @@
 /**
  * DHCPv4 (RFC 2131/2132): BOOTP fixed header, magic cookie, typed options for the codes the
  * controller uses, unknown options preserved raw. Classless static routes per RFC 3442.
- * Not handled: option overload (52) into sname/file, RFC 3396 long-option concatenation,
- * and pad options between other options (skipped on decode, not re-emitted).
+ * Long options (> 255 bytes) are split on encode and consecutive instances of one code are
+ * concatenated on decode (RFC 3396). Not handled: option overload (52) into sname/file, and
+ * pad options between other options (skipped on decode, not re-emitted).
  */
 import { bytesToIpv4, bytesToMac, intToIpv4, parseCidr, writeIpv4 } from './addr.js';
 import { fail, ok, PacketError, type Result } from './result.js';
@@ -249,8 +250,21 @@ export function decodeDhcp(buf: Buffer): Result<DhcpMessage> {
     if (o + 2 > buf.length) return fail('truncated', 'dhcp', `option ${code} length missing`, o);
     const len = buf[o + 1];
     if (o + 2 + len > buf.length) return fail('truncated', 'dhcp', `option ${code} needs ${len} bytes`, o);
-    options.push(decodeOption(code, buf.subarray(o + 2, o + 2 + len)));
+    let data = buf.subarray(o + 2, o + 2 + len);
     o += 2 + len;
+    // RFC 3396: a long option is split into consecutive instances with the same code.
+    if (o < buf.length && buf[o] === code) {
+      const parts = [data];
+      while (o < buf.length && buf[o] === code) {
+        if (o + 2 > buf.length) return fail('truncated', 'dhcp', `option ${code} length missing`, o);
+        const l = buf[o + 1];
+        if (o + 2 + l > buf.length) return fail('truncated', 'dhcp', `option ${code} needs ${l} bytes`, o);
+        parts.push(buf.subarray(o + 2, o + 2 + l));
+        o += 2 + l;
+      }
+      data = Buffer.concat(parts);
+    }
+    options.push(decodeOption(code, data));
   }
   if (end < 0) return fail('truncated', 'dhcp', 'no END option', buf.length);
   return ok({
@@ -378,9 +392,14 @@ export function encodeDhcp(m: DhcpMessage): Result<Buffer> {
       const code = optionCode(opt);
       if (code === 0 || code === 255) bad(`option code ${code} cannot carry data`);
       const data = encodeDhcpOptionData(opt);
-      if (data.length > 255) bad(`option ${code} longer than 255 bytes`);
-      opts.push(Buffer.from([code, data.length]), data);
-      optLen += 2 + data.length;
+      // RFC 3396: longer than 255 bytes → consecutive instances of the same code.
+      let i = 0;
+      do {
+        const chunk = data.subarray(i, i + 255);
+        opts.push(Buffer.from([code, chunk.length]), chunk);
+        optLen += 2 + chunk.length;
+        i += 255;
+      } while (i < data.length);
     }
     const base = DHCP_MIN_LEN + optLen + 1;
     const trailerLen = m.trailer ? m.trailer.length : Math.max(0, BOOTP_MIN_LEN - base);

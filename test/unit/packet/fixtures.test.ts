@@ -414,6 +414,20 @@ describe('DHCP fixtures', () => {
     }
   });
 
+  it('splits options longer than 255 bytes and joins them back (RFC 3396)', () => {
+    const base = decodeDhcp(dhcpOf(F.DHCP_ACK_ROUTES));
+    if (!base.ok) throw base.error;
+    const routes = Array.from({ length: 40 }, (_, i) => ({ destination: `10.${i}.0.0/16`, router: '192.168.1.1' }));
+    const msg = { ...base.value, options: [{ type: 'classless-routes' as const, routes }, { type: 'message-type' as const, value: 5 }] };
+    const enc = encodeDhcp(msg);
+    if (!enc.ok) throw enc.error;
+    // 40 routes x 7 bytes = 280 bytes: code 121 twice (255 + 25 bytes)
+    expect(enc.value.subarray(240, 242).toString('hex')).toBe('79ff');
+    expect(enc.value.subarray(240 + 257, 240 + 259).toString('hex')).toBe('7919');
+    const dec = decodeDhcp(enc.value);
+    expect(dec.ok && dec.value.options).toEqual(msg.options);
+  });
+
   it('rejects a bad magic cookie', () => {
     const raw = Buffer.from(dhcpOf(F.DHCP_DISCOVER));
     raw[236] = 0;

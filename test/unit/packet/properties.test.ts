@@ -236,7 +236,8 @@ const dhcpMessage: fc.Arbitrary<DhcpMessage> = fc.record({
   chaddr: bytes(16, 16),
   sname: bytes(64, 64),
   file: bytes(128, 128),
-  options: fc.array(dhcpOption, { maxLength: 8 }),
+  // one instance per code: consecutive instances of a code are one option (RFC 3396)
+  options: fc.uniqueArray(dhcpOption, { maxLength: 8, selector: (o) => (o.type === 'raw' ? `raw${o.code}` : o.type) }),
   trailer: bytes(60),
 });
 
