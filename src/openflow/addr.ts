@@ -2,11 +2,31 @@
 import { OfEncodeError } from './errors.js';
 
 export function macToBytes(mac: string): Buffer {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new OfEncodeError('bad_value', `bad MAC address ${JSON.stringify(mac)}`);
+  // Hand-rolled parse (no regex / arrays): this runs for every MAC in every encoded flow.
+  const out = Buffer.allocUnsafe(6);
+  let part = 0;
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i < mac.length; i++) {
+    const c = mac.charCodeAt(i);
+    if (c === 58 /* : */) {
+      if (digits === 0 || part === 5) return badMac(mac);
+      out[part++] = n;
+      n = 0;
+      digits = 0;
+      continue;
+    }
+    const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (h < 0 || ++digits > 2) return badMac(mac);
+    n = n * 16 + h;
   }
-  return Buffer.from(parts.map((p) => parseInt(p, 16)));
+  if (part !== 5 || digits === 0) return badMac(mac);
+  out[5] = n;
+  return out;
+}
+
+function badMac(mac: string): never {
+  throw new OfEncodeError('bad_value', `bad MAC address ${JSON.stringify(mac)}`);
 }
 
 export function bytesToMac(b: Uint8Array): string {
@@ -14,11 +34,30 @@ export function bytesToMac(b: Uint8Array): string {
 }
 
 export function ipv4ToBytes(ip: string): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new OfEncodeError('bad_value', `bad IPv4 address ${JSON.stringify(ip)}`);
+  // Hand-rolled parse (no regex / arrays): this runs for every address in every encoded flow.
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3) return badIpv4(ip);
+      out[part++] = n;
+      n = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && ++digits <= 3) {
+      n = n * 10 + (c - 48);
+      if (n > 255) return badIpv4(ip);
+    } else return badIpv4(ip);
   }
-  return Buffer.from(parts.map(Number));
+  if (part !== 3 || digits === 0) return badIpv4(ip);
+  out[3] = n;
+  return out;
+}
+
+function badIpv4(ip: string): never {
+  throw new OfEncodeError('bad_value', `bad IPv4 address ${JSON.stringify(ip)}`);
 }
 
 export function bytesToIpv4(b: Uint8Array): string {
@@ -83,6 +122,10 @@ export function bigToBytes(v: bigint, len: number): Buffer {
     throw new OfEncodeError('bad_value', `value 0x${v.toString(16)} does not fit in ${len} bytes`);
   }
   const out = Buffer.alloc(len);
+  if (len === 8) {
+    out.writeBigUInt64BE(v);
+    return out;
+  }
   let x = v;
   for (let i = len - 1; i >= 0; i--) {
     out[i] = Number(x & 0xffn);

@@ -5,14 +5,15 @@ export class BufferWriter {
   length = 0;
 
   constructor(size = 256) {
-    this.buf = Buffer.alloc(size);
+    // Every byte below `length` is written before finish(); no need to zero (pooled allocation).
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   private ensure(n: number): void {
     if (this.length + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.length + n) size *= 2;
-    const next = Buffer.alloc(size);
+    const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }

@@ -192,21 +192,29 @@ export function fieldFromHeader(header: number): FieldName | undefined {
   return a && !a.port16 ? a.def.name : undefined;
 }
 
+function badValue(d: FieldDef, v: unknown): never {
+  throw new OfEncodeError('bad_value', `bad value for ${d.name}: ${String(v)}`);
+}
+
 export function valueToBytes(d: FieldDef, v: unknown, len: number): Buffer {
-  const bad = (): never => {
-    throw new OfEncodeError('bad_value', `bad value for ${d.name}: ${String(v)}`);
-  };
+  // No closure here: this runs per field per flow (a closure per call costs ~15% under tsx).
   switch (d.kind) {
     case 'mac':
-      return typeof v === 'string' ? macToBytes(v) : bad();
+      return typeof v === 'string' ? macToBytes(v) : badValue(d, v);
     case 'ipv4':
-      return typeof v === 'string' ? ipv4ToBytes(v) : bad();
+      return typeof v === 'string' ? ipv4ToBytes(v) : badValue(d, v);
     case 'ipv6':
-      return typeof v === 'string' ? ipv6ToBytes(v) : bad();
+      return typeof v === 'string' ? ipv6ToBytes(v) : badValue(d, v);
     case 'big':
-      return typeof v === 'bigint' ? bigToBytes(v, len) : typeof v === 'number' ? bigToBytes(BigInt(v), len) : bad();
+      return typeof v === 'bigint' ? bigToBytes(v, len) : typeof v === 'number' ? bigToBytes(BigInt(v), len) : badValue(d, v);
     case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return bad();
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return badValue(d, v);
+      if (len <= 6 && v < 2 ** (len * 8)) {
+        // Fast path (no BigInt) for the common case; bigToBytes reports out-of-range values.
+        const b = Buffer.allocUnsafe(len);
+        b.writeUIntBE(v, 0, len);
+        return b;
+      }
       return bigToBytes(BigInt(v), len);
   }
 }
@@ -253,8 +261,8 @@ export function matchFieldsInOrder(m: Match): FieldName[] {
 }
 
 /** Throws OfEncodeError('missing_prerequisite') if a field's prerequisites are not in the match. */
-export function checkPrerequisites(m: Match): void {
-  for (const n of matchFieldsInOrder(m)) {
+export function checkPrerequisites(m: Match, names: readonly FieldName[] = matchFieldsInOrder(m)): void {
+  for (const n of names) {
     const missing = fieldDef(n).prereq?.(m);
     if (missing) throw new OfEncodeError('missing_prerequisite', `${n} requires ${missing}`);
   }
@@ -262,8 +270,9 @@ export function checkPrerequisites(m: Match): void {
 
 /** Bare OXM TLVs in canonical order (no ofp_match header, no padding). */
 export function writeOxmFields(w: BufferWriter, m: Match, opts: CodecOptions = {}, prerequisites = true): void {
-  if (prerequisites) checkPrerequisites(m);
-  for (const n of matchFieldsInOrder(m)) writeOxmEntry(w, n, m[n], opts);
+  const names = matchFieldsInOrder(m);
+  if (prerequisites) checkPrerequisites(m, names);
+  for (const n of names) writeOxmEntry(w, n, m[n], opts);
 }
 
 /** ofp_match (type OXM) padded to 8 bytes. */
@@ -300,7 +309,9 @@ export function readOxmEntry(r: BufferReader): OxmEntry {
     if (len % 2 !== 0) throw new OfDecodeError('bad_match', `odd masked length for ${d.name}`);
     len /= 2;
   }
-  if (d.variable ? len < 1 || len > 124 : len !== d.len) {
+  // Variable-length fields (tun_metadata) come back as short as their value: OVS encodes a
+  // set_field of 0x5 in one byte and of 0 in zero bytes (seen in group desc replies).
+  if (d.variable ? len > 124 : len !== d.len) {
     throw new OfDecodeError('bad_match', `bad length ${len} for ${d.name}`);
   }
   let value = bytesToValue(d, body.bytes(len));
