@@ -41,18 +41,40 @@ export function cmdlineOf(pid: number): string | undefined {
   }
 }
 
-/** The pid in `pidFile` when that process is alive and its command line contains `match`. */
+/** Environment variable every process the sandbox spawns carries: the sandbox's `match`. */
+export const OWNER_ENV = 'WYVERN_SANDBOX_OWNER';
+
+function environOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether a live process is ours: `match` occurs in its command line (OVS daemons: their files
+ * are in the sandbox dir), or it carries `WYVERN_SANDBOX_OWNER=match` in its environment (every
+ * process `spawnDetached` starts, whatever its arguments).
+ */
+export function isOwned(pid: number, match: string): boolean {
+  const cmd = cmdlineOf(pid);
+  if (cmd === undefined) return false;
+  return cmd.includes(match) || environOf(pid).includes(`${OWNER_ENV}=${match}`);
+}
+
+/** The pid in `pidFile` when that process is alive and ours (see `isOwned`). */
 export function ownedPid(pidFile: string, match: string): number | undefined {
   const pid = readPidFile(pidFile);
   if (pid === undefined || !isAlive(pid)) return undefined;
-  const cmd = cmdlineOf(pid);
-  return cmd !== undefined && cmd.includes(match) ? pid : undefined;
+  return isOwned(pid, match) ? pid : undefined;
 }
 
 /**
  * Spawn `launch` detached (own session, survives the CLI), stdout and stderr appended to
  * `logFile`. The child writes its own pid file before it execs, so no process of ours ever runs
- * without one. `match` (a string in its command line, normally the sandbox dir) guards `down`.
+ * without one. It carries `WYVERN_SANDBOX_OWNER=match` (normally the sandbox dir) in its
+ * environment, which is what `down` checks before it signals the pid.
  */
 export function spawnDetached(
   state: SandboxState,
@@ -68,7 +90,7 @@ export function spawnDetached(
     const child = spawn(
       '/bin/sh',
       ['-c', 'echo $$ > "$0" && exec "$@"', files.pidFile, launch.file, ...launch.args],
-      { detached: true, stdio: ['ignore', log, log], env: launch.env ?? process.env },
+      { detached: true, stdio: ['ignore', log, log], env: { ...(launch.env ?? process.env), [OWNER_ENV]: files.match } },
     );
     child.unref();
     if (child.pid === undefined) throw new ProcessStartError(`${name}: could not spawn ${launch.file}`);

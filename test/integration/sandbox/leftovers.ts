@@ -1,4 +1,4 @@
-/** What a sandbox may have left behind: namespaces with its tag, processes naming its dir. */
+/** What a sandbox may have left behind: namespaces with its tag, processes naming its dir (argv or env). */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface Leftovers {
@@ -14,7 +14,8 @@ export function leftovers(tag: string, dir: string): Leftovers {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes(dir)) pids.push(Number(entry));
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (cmd.includes(dir) || env.includes(dir)) pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }

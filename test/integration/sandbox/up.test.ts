@@ -76,6 +76,22 @@ describe('sandbox up with a stand-in server and controllers', () => {
     expect(leftovers(tag, dir)).toEqual(NOTHING_LEFT);
   });
 
+  it('starts its own etcd for --store etcd, and stops it (and the server) on down', async () => {
+    dir = path.join(root, 'etcd');
+    const state = await up({ dir, chassis: 1, store: 'etcd', apiPort: 0, controllers: false });
+    const s = await status(dir);
+    expect(s?.store).toMatch(/^etcd:http:\/\/127\.0\.0\.1:\d+$/);
+    expect(s?.processes.map((p) => [p.name, p.alive])).toEqual([
+      ['etcd', true],
+      ['server', true],
+    ]);
+    const health = await fetch(`${(s?.store ?? '').slice('etcd:'.length)}/health`);
+    expect(health.ok).toBe(true);
+    // Neither the server's nor etcd's arguments need name the sandbox dir for down to find them.
+    expect((await teardown(dir)).errors).toEqual([]);
+    expect(leftovers(state.tag, dir)).toEqual(NOTHING_LEFT);
+  });
+
   it('removes what it made when a controller fails to start, and says why', async () => {
     dir = path.join(root, 'b');
     process.env.FAKE_WYVERN_FAIL_CHASSIS = 'hv2';
