@@ -70,6 +70,8 @@ export function portKeyKey(n: number): string {
   return `${IPAM_PREFIX}port-key/${n}`;
 }
 export const PORT_KEY_PREFIX = `${IPAM_PREFIX}port-key/`;
+/** `/ipam/hint/port-key`: where the next port key search starts (an allocation hint only). */
+export const PORT_KEY_HINT = `${IPAM_PREFIX}hint/port-key`;
 
 /** `/guard/network/<id>`: see the file comment. */
 export function networkGuardKey(networkId: string): string {

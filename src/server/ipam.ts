@@ -4,7 +4,7 @@
  * createRevision = 0, so of two concurrent requests that pick the same value exactly one commits;
  * the other's transaction fails and is re-run, where it sees the value taken.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { ipKey, ipPrefix, macKey } from '../model/keys.js';
 import { formatIp, parseCidr, parseIp } from '../model/ip-address.js';
 import type { SubnetRecord } from '../model/records.js';
@@ -37,6 +37,31 @@ export async function allocateInteger(
   if (n === undefined) return undefined;
   tx.absent(`${prefix}${n}`);
   tx.put(`${prefix}${n}`, owner);
+  return n;
+}
+
+/**
+ * Allocate an integer in [1, max] under `prefix` without reading every allocation: a hint key
+ * (`hintKey`, written blindly, never compared) remembers where the last allocation ended; a few
+ * values after it are probed, each claim guarded by createRevision = 0. Values grow until `max`,
+ * then allocation wraps to the lowest free ones.
+ */
+export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, max: number, owner: string): Promise<number | undefined> {
+  const hintKv = await tx.peek(hintKey);
+  let start = hintKv ? Number(hintKv.value) : 1;
+  if (!Number.isInteger(start) || start < 1 || start > max) start = 1;
+  for (let i = 0; i < 8; i++) {
+    const n = start + randomInt(64) + i * 64;
+    if (n > max) break;
+    const key = `${prefix}${n}`;
+    if (tx.writesKey(key) || (await tx.peek(key))) continue;
+    tx.absent(key);
+    tx.put(key, owner);
+    tx.put(hintKey, String(n + 1));
+    return n;
+  }
+  const n = await allocateInteger(tx, prefix, [[1, max]], owner);
+  if (n !== undefined) tx.put(hintKey, String(n + 1));
   return n;
 }
 
@@ -103,36 +128,58 @@ export function eui64Address(subnet: SubnetRecord, mac: string): string {
 
 /**
  * Allocate a free address from the subnet's allocation pools for `portId`, or undefined when
- * the pools are exhausted. Small pools are enumerated and a random free address is taken
- * (concurrent allocators rarely collide); large (IPv6) pools are probed at random.
+ * the pools are exhausted. First a few random probes (cheap when the pool is mostly free, and
+ * concurrent allocators rarely collide); if they all hit taken addresses, the allocations are
+ * read and a random free address is taken (small pools) or probing continues (huge pools).
  */
 export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string): Promise<string | undefined> {
+  const pools = subnet.allocation_pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));
+  const total = pools.reduce((n, p) => n + (p.end - p.start + 1n), 0n);
+  if (total === 0n) return undefined;
+  const randomInPools = (): bigint => {
+    let offset = randomBigInt(total);
+    for (const p of pools) {
+      const size = p.end - p.start + 1n;
+      if (offset < size) return p.start + offset;
+      offset -= size;
+    }
+    return pools[0].start;
+  };
+  const take = (v: bigint): string => {
+    const ip = formatIp(subnet.ip_version, v);
+    const key = ipKey(subnet.id, ip);
+    tx.absent(key);
+    tx.put(key, portId);
+    return ip;
+  };
+  for (let i = 0; i < 4; i++) {
+    const v = randomInPools();
+    const key = ipKey(subnet.id, formatIp(subnet.ip_version, v));
+    if (!tx.writesKey(key) && !(await tx.peek(key))) return take(v);
+  }
   const prefix = ipPrefix(subnet.id);
   const used = new Set<bigint>();
   for (const kv of await tx.range(prefix)) {
     const ip = parseIp(kv.key.slice(prefix.length));
     if (ip) used.add(ip.value);
   }
-  const pools = subnet.allocation_pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));
-  const total = pools.reduce((n, p) => n + (p.end - p.start + 1n), 0n);
-  let chosen: bigint | undefined;
-  if (total <= 65536n) {
+  if (total <= 1_048_576n) {
     const free: bigint[] = [];
     for (const p of pools) for (let v = p.start; v <= p.end; v++) if (!used.has(v)) free.push(v);
-    if (free.length > 0) chosen = free[randomInt(free.length)];
-  } else {
-    for (let i = 0; i < 64 && chosen === undefined; i++) {
-      const pool = pools[randomInt(pools.length)];
-      const span = pool.end - pool.start + 1n;
-      const offset = BigInt(randomInt(0x7fffffff)) * BigInt(randomInt(0x7fffffff)) % span;
-      const v = pool.start + offset;
-      if (!used.has(v)) chosen = v;
-    }
+    return free.length > 0 ? take(free[randomInt(free.length)]) : undefined;
   }
-  if (chosen === undefined) return undefined;
-  const ip = formatIp(subnet.ip_version, chosen);
-  const key = ipKey(subnet.id, ip);
-  tx.absent(key);
-  tx.put(key, portId);
-  return ip;
+  for (let i = 0; i < 256; i++) {
+    const v = randomInPools();
+    if (!used.has(v)) return take(v);
+  }
+  return undefined;
+}
+
+function randomBigInt(below: bigint): bigint {
+  if (below <= 0xffffffffffffn) return BigInt(randomInt(Number(below)));
+  const bytes = Math.ceil(below.toString(16).length / 2) + 8;
+  const buf = randomBytes(bytes);
+  let v = 0n;
+  for (const b of buf) v = (v << 8n) | BigInt(b);
+  return v % below;
 }

@@ -3,7 +3,7 @@
  * extra DHCP options, and the small integer OpenFlow key.
  */
 import { cidrContains, parseCidr, parseIp, usableRange } from '../../model/ip-address.js';
-import { networkGuardKey, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey } from '../../model/keys.js';
+import { networkGuardKey, PORT_KEY_HINT, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey } from '../../model/keys.js';
 import type { AllowedAddressPair, ExtraDhcpOpt, FixedIp, NetworkRecord, PortRecord, StandardRecord, SubnetRecord } from '../../model/records.js';
 import { anyDict, bool, dict, int, ipOrCidr, ipAddress, listOf, macAddress, oneOf, standardAttributes, str, uuid } from '../attributes.js';
 import type { RequestContext } from '../context.js';
@@ -20,7 +20,7 @@ import {
   PortSecurityPortHasSecurityGroup,
   RetryLimitExceeded,
 } from '../errors.js';
-import { allocateInteger, allocateIp, claimIp, claimMac, eui64Address, generateMac, releaseIp, releaseMac } from '../ipam.js';
+import { allocateHinted, allocateIp, claimIp, claimMac, eui64Address, generateMac, releaseIp, releaseMac } from '../ipam.js';
 import type { PluginFactory, ResourcePlugin, ServerEnv } from '../registry.js';
 import type { Tx } from '../tx.js';
 import { loadNetwork, networkUsable } from './networks.js';
@@ -243,7 +243,7 @@ export const portsPlugin: PluginFactory = (env) => {
       const given = input.security_groups as string[] | undefined;
       checkSecurity(portSecurity, given ?? [], pairs, true);
       const sgs = await resolveSecurityGroups(env, tx, ctx, base.project_id, given, portSecurity);
-      const key = await allocateInteger(tx, PORT_KEY_PREFIX, [[1, MAX_PORT_KEY]], id);
+      const key = await allocateHinted(tx, PORT_KEY_PREFIX, PORT_KEY_HINT, MAX_PORT_KEY, id);
       if (key === undefined) throw new RetryLimitExceeded();
       // Blind write: tells network delete / subnet changes that a port appeared.
       tx.put(networkGuardKey(net.id), id);

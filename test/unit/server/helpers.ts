@@ -3,6 +3,12 @@ import type { Server } from 'node:http';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
 import { NeutronApi, type ApiOptions } from '../../../src/server/app.js';
+import { networksPlugin } from '../../../src/server/resources/networks.js';
+import { portsPlugin } from '../../../src/server/resources/ports.js';
+import { subnetsPlugin } from '../../../src/server/resources/subnets.js';
+
+/** The resources these tests cover; other resources have their own tests. */
+export const BASE_PLUGINS = [networksPlugin, subnetsPlugin, portsPlugin];
 
 export interface Reply<T = Record<string, unknown>> {
   readonly status: number;
@@ -23,7 +29,7 @@ export interface Harness {
 
 export async function startApi(opts: ApiOptions & { store?: Store } = {}): Promise<Harness> {
   const store = opts.store ?? new MemoryStore();
-  const api = new NeutronApi(store, { onError: () => undefined, ...opts });
+  const api = new NeutronApi(store, { onError: () => undefined, plugins: BASE_PLUGINS, ...opts });
   const { server, url } = await api.listen('127.0.0.1', 0);
   return {
     url,
