@@ -34,9 +34,21 @@ export function macToBytes(mac: string): Buffer | null {
 
 /** Writes a MAC string into `buf` at `off`; returns false (writing nothing useful) if malformed. */
 export function writeMac(mac: string, buf: Uint8Array, off: number): boolean {
-  if (mac.length !== 17 || !MAC_RE.test(mac)) return false;
-  for (let i = 0; i < 6; i++) buf[off + i] = parseInt(mac.substr(i * 3, 2), 16);
+  if (mac.length !== 17) return false;
+  for (let i = 0; i < 6; i++) {
+    const hi = hexVal(mac.charCodeAt(i * 3));
+    const lo = hexVal(mac.charCodeAt(i * 3 + 1));
+    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(i * 3 + 2) !== 58)) return false;
+    buf[off + i] = (hi << 4) | lo;
+  }
   return true;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 export function normalizeMac(mac: string): string | null {
