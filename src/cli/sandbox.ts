@@ -5,6 +5,7 @@ import type { Encap, L3Mode } from '../sandbox/launch.js';
 import { DEFAULT_API_PORT, DEFAULT_SANDBOX_DIR, formatStatus, status, up, type StoreKind } from '../sandbox/sandbox.js';
 import { SandboxState } from '../sandbox/state.js';
 import { teardown } from '../sandbox/teardown.js';
+import { DhcpError } from '../sandbox/dhcp-client.js';
 import { createVm, deleteVm, execInVm } from '../sandbox/vm.js';
 
 const usage = `usage: wyvern sandbox COMMAND [OPTIONS]
@@ -22,7 +23,8 @@ commands:
       127.0.0.1:PORT (default ${DEFAULT_API_PORT}, another free port if taken) on sqlite:DIR/nb.db, or on an
       etcd the sandbox starts; start one controller per chassis. Returns when all are ready
       (server answers GET /, each controller logged its ready line) and prints the endpoint.
-      --chassis defaults to 2. On failure everything made is removed unless --keep-on-failure.
+      --chassis defaults to 2. On failure everything made is removed unless --keep-on-failure;
+      after Ctrl-C or a crash, run 'down'. TAG (wy + 4 hex) prefixes every namespace and link.
   down
       Stop every process and remove every namespace, veth and file the sandbox made (from its
       state file DIR/state.json). Idempotent; works after a crash or kill -9 of 'up'.
@@ -30,7 +32,7 @@ commands:
       Chassis, processes (alive or not), VMs and their current addresses.
   vm create NAME --network NET [--chassis hvN] [--security-group SG]... [--no-dhcp]
       Create a Neutron port (device_owner compute:nova, binding:host_id hvN) through the API,
-      a namespace DIR-tag-vm-NAME with eth0 (the port's MAC, the network's MTU) plugged into the
+      a namespace TAG-vm-NAME with eth0 (the port's MAC, the network's MTU) plugged into the
       chassis' br-int with external_ids:iface-id=PORT; run udhcpc in it and print the address.
       Without --chassis, the compute chassis with the fewest VMs.
   vm exec NAME -- CMD [ARGS...]
@@ -167,13 +169,22 @@ async function runVm(argv: readonly string[]): Promise<number> {
       const network = flagString(args, 'network');
       if (!network) throw new UsageError('vm create needs --network NET');
       const state = loadState(sandboxDir(args));
-      const { vm, lease } = await createVm(state, {
-        name,
-        network,
-        chassis: flagString(args, 'chassis'),
-        securityGroups: groups,
-        dhcp: !args.flags.has('no-dhcp'),
-      });
+      let created: Awaited<ReturnType<typeof createVm>>;
+      try {
+        created = await createVm(state, {
+          name,
+          network,
+          chassis: flagString(args, 'chassis'),
+          securityGroups: groups,
+          dhcp: !args.flags.has('no-dhcp'),
+        });
+      } catch (err) {
+        if (err instanceof DhcpError) {
+          throw new DhcpError(`${err.message}\n(the VM stays plugged for debugging: see docs/sandbox.md; 'vm delete ${name}' removes it)`);
+        }
+        throw err;
+      }
+      const { vm, lease } = created;
       out(`vm ${vm.name} on ${vm.chassis}: port ${vm.portId} mac ${vm.mac}${lease ? ` address ${lease.address}` : ''}`);
       return 0;
     }
