@@ -103,6 +103,14 @@ describe('builders', () => {
     if (r.ok) expect(encode(r.value).toString('hex')).toBe(F.ICMP_TIME_EXCEEDED.toString('hex'));
   });
 
+  it('buildIcmpErrorFrame reproduces the fragmentation-needed fixture from the big segment', () => {
+    const quoted = F.ICMP_FRAG_NEEDED.subarray(14 + 20 + 8);
+    const big = Buffer.concat([Buffer.from('fa163eaabbcc' + '525400123456' + '0800', 'hex'), quoted, Buffer.alloc(1500 - quoted.length)]);
+    const r = buildIcmpErrorFrame('dest-unreachable', big, { routerIp: '10.0.0.1', routerMac: 'fa:16:3e:aa:bb:cc', code: 4, nextHopMtu: 1400 });
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(encode(r.value).toString('hex')).toBe(F.ICMP_FRAG_NEEDED.toString('hex'));
+  });
+
   it('buildIcmpError: unreachable with MTU, and the RFC 1122 refusals', () => {
     const ip = F.TCP_SYN.subarray(14);
     const r = buildIcmpError('dest-unreachable', ip, { routerIp: '10.0.0.1', code: 4, nextHopMtu: 1400 });

@@ -86,6 +86,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'ICMP fragmentation needed',
+    bytes: F.ICMP_FRAG_NEEDED,
+    meaningful: F.ICMP_FRAG_NEEDED.length,
+    expected: {
+      payload: {
+        type: 'ipv4',
+        protocol: 1,
+        headerChecksumValid: true,
+        payload: { type: 'icmp', kind: 'dest-unreachable', code: 4, nextHopMtu: 1400, checksumValid: true },
+      },
+    },
+  },
+  {
     name: 'IPv4 with Router Alert option, IGMP raw',
     bytes: F.IGMP_WITH_ROUTER_ALERT,
     meaningful: 46,

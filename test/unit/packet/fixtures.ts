@@ -390,3 +390,24 @@ export const IPV6_HOP_BY_HOP_MLD = hex(`
   04 00 00 00 ff 02 00 00 00 00 00 00 00 00 00 01 ff aa bb cc # record: change-to-exclude ff02::1:ffaa:bbcc
 `);
 
+/** Router 10.0.0.1: fragmentation needed, next-hop MTU 1400, for a 1500-byte DF TCP segment. */
+export const ICMP_FRAG_NEEDED = hex(`
+  52 54 00 12 34 56                                # dst 52:54:00:12:34:56
+  fa 16 3e aa bb cc                                # src fa:16:3e:aa:bb:cc
+  08 00                                            # ethertype 0x0800
+  45 c0                                            # version 4, ihl 5, tos 0xc0
+  00 38                                            # total length 56
+  00 00                                            # identification 0x0000
+  00 00                                            # flags/fragment 0x0000
+  40 01                                            # ttl 64, protocol 1
+  66 00                                            # header checksum 0x6600
+  0a 00 00 01                                      # src 10.0.0.1
+  0a 00 00 05                                      # dst 10.0.0.5
+  03 04                                            # icmp type 3 (dest unreachable), code 4 (fragmentation needed)
+  7b e4                                            # icmp checksum 0x7be4
+  00 00                                            # unused
+  05 78                                            # next-hop MTU 1400 (RFC 1191)
+  45 00 05 dc be ef 40 00 3f 06 37 4d 0a 00 00 05 5d b8 d8 22 # quoted IPv4 header: 10.0.0.5 -> 93.184.216.34 tcp, DF, total 1500
+  a1 12 00 50 5e 0a 7c 32                          # quoted first 8 bytes: tcp 41234 -> 80, seq 0x5e0a7c32
+`);
+
