@@ -5,9 +5,10 @@ import path from 'node:path';
 import { type Command, UsageError } from './command.js';
 import { serverCommand } from './server.js';
 import { sandboxCommand } from './sandbox.js';
+import { controllerCommand } from './controller.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
-const commands: readonly Command[] = [serverCommand, sandboxCommand];
+const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand];
 
 function version(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

@@ -28,6 +28,18 @@ function normAction(a: Action): unknown {
       return a.port === 'controller' ? { type: 'output', port: a.port, maxLen: a.maxLen ?? 0xffff } : { type: 'output', port: a.port };
     case 'resubmit':
       return { type: 'resubmit', port: a.port ?? 'in_port', table: a.table ?? 0xff };
+    case 'controller2':
+      // OVS leaves defaults out when it reads the action back (max_len 0xffff, reason action,
+      // controller id 0, no pause).
+      return {
+        type: 'controller2',
+        maxLen: a.maxLen ?? 0xffff,
+        reason: a.reason ?? 'action',
+        controllerId: a.controllerId ?? 0,
+        userdata: a.userdata ?? Buffer.alloc(0),
+        pause: a.pause ?? false,
+        meterId: a.meterId,
+      };
     default:
       return a;
   }

@@ -1,0 +1,362 @@
+/**
+ * The local controller: one per chassis, stateless. It registers the chassis under a lease,
+ * makes sure br-int and the tunnel port exist, follows the north-bound store (only what its
+ * local ports need), compiles the pipeline and reconciles it with the switch: desired against
+ * installed, deltas in one atomic bundle. A restart of the controller or of OVS never wipes
+ * working flows first: on every (re)connect it reads what the switch has and sends only the
+ * difference.
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import type { Store, Lease } from '../store/types.js';
+import { openStore } from '../store/open.js';
+import { Vswitch } from '../ovsdb/vswitch.js';
+import { OpenFlowChannel } from '../openflow/channel.js';
+import type { MessageOf } from '../openflow/types.js';
+import { chassisKey, type ChassisRecord } from '../model/chassis.js';
+import {
+  DesiredTable,
+  InstalledTable,
+  diff,
+  fullCompile,
+  updateDesired,
+  GENEVE_TLV_MAPPINGS,
+  decodePuntUserdata,
+  type PipelineMessage,
+} from '../pipeline/index.js';
+import { NbCache } from './nb-cache.js';
+import { buildLocalTopology } from './local-topology.js';
+import { bindPort } from './port-binder.js';
+import { answerDhcp, DHCP_SERVER_MAC } from './dhcp-responder.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ChassisInfo, Encap, LocalTopology } from './topology.js';
+
+export type L3Mode = 'proactive' | 'reactive';
+
+export interface ControllerOptions {
+  readonly chassis: string;
+  /** North-bound store URL: the server's `http://HOST:PORT`, `etcd:URL,...`, `sqlite:PATH`. */
+  readonly nb: string;
+  /** An already open store to use instead of opening `nb` (many controllers in one process). */
+  readonly store?: Store;
+  /** `unix:PATH` or `tcp:IP:PORT` of this chassis' ovsdb-server. */
+  readonly ovsdb: string;
+  readonly tunnelIp: string;
+  readonly bridge?: string;
+  readonly encap?: Encap;
+  /** OpenFlow target of the bridge; default: `unix:<ovsdb socket dir>/<bridge>.mgmt`. */
+  readonly openflow?: string;
+  readonly l3Mode?: L3Mode;
+  readonly gateway?: boolean;
+  readonly bridgeMappings?: Readonly<Record<string, string>>;
+  /** br-int datapath type (`netdev` for the userspace datapath, `system`, `dummy` in tests). */
+  readonly datapathType?: string;
+  readonly leaseTtlSeconds?: number;
+  /** DHCP packets per second per port, and burst. */
+  readonly dhcpRate?: number;
+  readonly version?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface ControllerStats {
+  readonly syncs: number;
+  readonly flowModsSent: number;
+  readonly groupModsSent: number;
+  readonly desiredFlows: number;
+  readonly installedFlows: number;
+  readonly dhcpReplies: number;
+  readonly dhcpDropped: number;
+  readonly packetIns: number;
+  readonly localPorts: number;
+  readonly networks: number;
+}
+
+export interface ControllerEvents {
+  /** A reconcile pass finished with the switch in the desired state (barrier acknowledged). */
+  synced: [stats: ControllerStats];
+  error: [err: Error];
+}
+
+const TUNNEL_PORT_NAME: Record<Encap, string> = { geneve: 'wyv-geneve', vxlan: 'wyv-vxlan' };
+const OFP_NO_BUFFER = 0xffffffff;
+
+function defaultOpenflowTarget(ovsdb: string, bridge: string): string {
+  if (!ovsdb.startsWith('unix:')) {
+    throw new Error('--openflow is required when --ovsdb is not a unix socket');
+  }
+  return `unix:${path.join(path.dirname(ovsdb.slice(5)), `${bridge}.mgmt`)}`;
+}
+
+export class LocalController extends EventEmitter<ControllerEvents> {
+  private readonly bridge: string;
+  private readonly encap: Encap;
+  private readonly chassisInfo: ChassisInfo;
+  private store!: Store;
+  private lease: Lease | undefined;
+  private vswitch!: Vswitch;
+  private channel!: OpenFlowChannel;
+  private cache!: NbCache;
+  private tunnelOfport: Partial<Record<Encap, number>> = {};
+  private desired = new DesiredTable();
+  private topo: LocalTopology | undefined;
+  /** What the switch has; undefined until read after a (re)connect. */
+  private installed: InstalledTable | undefined;
+  private plugged = new Map<string, number>();
+  private syncing = false;
+  private syncAgain = false;
+  private stopped = false;
+  private readonly dhcpLimiter: RateLimiter;
+  private readonly log: (line: string) => void;
+  private counters = { syncs: 0, flowModsSent: 0, groupModsSent: 0, dhcpReplies: 0, packetIns: 0 };
+
+  constructor(private readonly opts: ControllerOptions) {
+    super();
+    this.bridge = opts.bridge ?? 'br-int';
+    this.encap = opts.encap ?? 'geneve';
+    this.chassisInfo = { name: opts.chassis, tunnelIp: opts.tunnelIp, encap: [this.encap], gateway: opts.gateway ?? false };
+    this.dhcpLimiter = new RateLimiter(opts.dhcpRate ?? 20, opts.dhcpRate ?? 20);
+    this.log = opts.log ?? (() => {});
+  }
+
+  async start(): Promise<void> {
+    const firstSync = new Promise<void>((resolve) => this.once('synced', () => resolve()));
+    this.store = this.opts.store ?? (await openStore(this.opts.nb));
+    await this.register();
+    this.vswitch = await Vswitch.connect(this.opts.ovsdb);
+    await this.ensureSwitchConfig();
+    this.cache = new NbCache(this.store);
+    this.cache.on('change', () => this.scheduleSync());
+    this.cache.on('error', (err) => this.emit('error', err));
+    this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
+    await this.cache.start();
+    this.vswitch.on('interface', () => this.scheduleSync());
+    this.vswitch.on('ofport', () => this.scheduleSync());
+
+    const target = this.opts.openflow ?? defaultOpenflowTarget(this.opts.ovsdb, this.bridge);
+    this.channel = OpenFlowChannel.connect(target, { echoIntervalMs: 2_000 });
+    this.channel.on('connected', () => void this.onSwitchConnected());
+    this.channel.on('disconnected', (reason) => {
+      this.installed = undefined;
+      this.log(`switch disconnected${reason ? `: ${reason.message}` : ''}`);
+    });
+    this.channel.on('packetIn2', (msg) => this.onPacketIn2(msg));
+    this.channel.on('error', (err) => this.log(`openflow: ${err.message}`));
+    await this.channel.ready();
+    await firstSync;
+  }
+
+  /** Resolves after the next reconcile that leaves the switch in the desired state. */
+  waitSynced(): Promise<ControllerStats> {
+    return new Promise((resolve) => this.once('synced', resolve));
+  }
+
+  stats(): ControllerStats {
+    return {
+      ...this.counters,
+      desiredFlows: this.desired.flowCount,
+      installedFlows: this.installed?.flows.size ?? 0,
+      dhcpDropped: [...this.dhcpLimiter.dropped.values()].reduce((a, b) => a + b, 0),
+      localPorts: this.topo?.local.size ?? 0,
+      networks: this.topo?.networks.size ?? 0,
+    };
+  }
+
+  /**
+   * Stop without touching the switch or the store's chassis record: flows keep forwarding and
+   * the lease simply runs out unless a new controller takes over first (a restart is hitless).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.channel?.close();
+    await this.cache?.close();
+    await this.vswitch?.close();
+    if (!this.opts.store) await this.store?.close();
+  }
+
+  private chassisRecord(): ChassisRecord {
+    return {
+      name: this.opts.chassis,
+      hostname: os.hostname(),
+      tunnel_ip: this.opts.tunnelIp,
+      encap: [this.encap],
+      bridge_mappings: this.opts.bridgeMappings ?? {},
+      gateway: this.opts.gateway ?? false,
+      l3_mode: this.opts.l3Mode ?? 'proactive',
+      version: this.opts.version ?? 'dev',
+      started_at: new Date().toISOString(),
+    };
+  }
+
+  /** Put the chassis record under a fresh lease; re-register if the lease is ever lost. */
+  private async register(): Promise<void> {
+    const lease = await this.store.grantLease(this.opts.leaseTtlSeconds ?? 10);
+    this.lease = lease;
+    await this.store.txn({
+      compare: [],
+      success: [{ type: 'put', key: chassisKey(this.opts.chassis), value: JSON.stringify(this.chassisRecord()), lease: lease.id }],
+    });
+    lease.onLost((err) => {
+      if (this.stopped || this.lease !== lease) return;
+      this.log(`chassis lease lost (${err.message}); registering again`);
+      const retry = (delay: number): void => {
+        setTimeout(() => {
+          if (this.stopped) return;
+          this.register().catch(() => retry(Math.min(delay * 2, 5_000)));
+        }, delay);
+      };
+      retry(100);
+    });
+  }
+
+  private async ensureSwitchConfig(): Promise<void> {
+    await this.vswitch.ensureBridge({
+      name: this.bridge,
+      datapathType: this.opts.datapathType ?? 'netdev',
+      failMode: 'secure',
+      protocols: ['OpenFlow13'],
+      otherConfig: { 'disable-in-band': 'true' },
+      externalIds: { 'wyvern-chassis': this.opts.chassis },
+    });
+    const name = TUNNEL_PORT_NAME[this.encap];
+    await this.vswitch.ensureTunnelPort({
+      bridge: this.bridge,
+      name,
+      type: this.encap,
+      options: { remote_ip: 'flow', key: 'flow', local_ip: this.opts.tunnelIp },
+    });
+    this.tunnelOfport = { [this.encap]: await this.vswitch.waitForOfport(name) };
+  }
+
+  /** After each (re)connect: TLV mapping, read what the switch has, full diff. */
+  private async onSwitchConnected(): Promise<void> {
+    try {
+      await this.channel.sendAsync({ type: 'set_packet_in_format', format: 'nxt_packet_in2' });
+      if (this.encap === 'geneve') await this.ensureTlvMapping();
+      const [flows, groups] = await Promise.all([this.channel.dumpFlows(), this.channel.dumpGroups()]);
+      this.installed = InstalledTable.fromSwitch(flows, groups);
+      this.log(`switch connected: ${flows.length} flows, ${groups.length} groups installed`);
+      this.scheduleSync();
+    } catch (err) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private async ensureTlvMapping(): Promise<void> {
+    const reply = await this.channel.request({ type: 'tlv_table_request' });
+    const missing = GENEVE_TLV_MAPPINGS.filter(
+      (m) => !reply.mappings.some((h) => h.index === m.index && h.optClass === m.optClass && h.optType === m.optType && h.optLen === m.optLen),
+    );
+    if (missing.length > 0) {
+      await this.channel.sendAsync({ type: 'tlv_table_mod', command: 'add', mappings: missing });
+      await this.channel.barrier();
+    }
+  }
+
+  private pluggedNow(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const i of this.vswitch.interfaces()) {
+      if (i.ifaceId && i.ofport !== undefined && i.ofport > 0) m.set(i.ifaceId, i.ofport);
+    }
+    return m;
+  }
+
+  scheduleSync(): void {
+    if (this.stopped) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    setImmediate(() => void this.syncLoop());
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      do {
+        this.syncAgain = false;
+        await this.syncOnce();
+      } while (this.syncAgain && !this.stopped);
+    } catch (err) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      setTimeout(() => this.scheduleSync(), 500);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const plugged = this.pluggedNow();
+    const added = [...plugged.keys()].filter((id) => !this.plugged.has(id));
+    const removed = [...this.plugged.keys()].filter((id) => !plugged.has(id));
+    this.plugged = plugged;
+    if (added.length > 0 || removed.length > 0) await this.cache.setLocalPorts(new Set(plugged.keys()));
+
+    const next = buildLocalTopology(this.cache.snapshot(), {
+      chassis: this.chassisInfo,
+      plugged,
+      tunnelOfport: this.tunnelOfport,
+    });
+    if (this.topo === undefined) this.desired = fullCompile(next);
+    else updateDesired(this.desired, this.topo, next);
+    this.topo = next;
+    this.counters.syncs++;
+
+    // Store writes after the flows are computed: bindings are best effort and retried next pass.
+    void this.bindAll(added, removed);
+
+    const installed = this.installed;
+    if (!installed || this.channel.state !== 'connected') return; // reconciled on connect
+    const messages = diff(this.desired, installed);
+    if (messages.length > 0) {
+      await this.send(messages);
+      installed.apply(messages);
+    }
+    this.emit('synced', this.stats());
+  }
+
+  /** The last batch sent to the switch (for debugging and tests). */
+  lastSent: readonly PipelineMessage[] = [];
+
+  private async send(messages: PipelineMessage[]): Promise<void> {
+    this.lastSent = messages;
+    for (const m of messages) {
+      if (m.type === 'flow_mod') this.counters.flowModsSent++;
+      else this.counters.groupModsSent++;
+    }
+    await this.channel.bundle(messages);
+  }
+
+  private async bindAll(added: readonly string[], removed: readonly string[]): Promise<void> {
+    const name = this.opts.chassis;
+    await Promise.all([
+      ...added.map((id) => bindPort(this.store, id, name, 'up').catch((e: unknown) => this.log(`bind ${id}: ${String(e)}`))),
+      ...removed.map((id) => bindPort(this.store, id, name, 'down').catch((e: unknown) => this.log(`unbind ${id}: ${String(e)}`))),
+    ]);
+  }
+
+  private onPacketIn2(msg: MessageOf<'packet_in2'>): void {
+    this.counters.packetIns++;
+    const topo = this.topo;
+    if (!topo) return;
+    const portKey = msg.userdata ? decodePuntUserdata(msg.userdata) : undefined;
+    if (portKey === undefined) return;
+    let portId: string | undefined;
+    for (const [id, b] of topo.local) {
+      if (topo.ports.get(id)?.key === portKey) {
+        portId = b.portId;
+        break;
+      }
+    }
+    if (!portId) return;
+    const port = topo.ports.get(portId)!;
+    const ofport = topo.local.get(portId)!.ofport;
+    const network = topo.networks.get(port.networkId);
+    if (!network) return;
+    if (!this.dhcpLimiter.allow(port.key)) return;
+    const out = answerDhcp(msg.packet, { port, network, subnets: topo.subnets }, DHCP_SERVER_MAC);
+    if (out.kind !== 'reply') return;
+    this.counters.dhcpReplies++;
+    this.channel.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: 'controller', actions: [{ type: 'output', port: ofport }], data: out.frame });
+  }
+}
