@@ -9,7 +9,7 @@ import type { Watch, WatchEvent, WatchHandlers } from './types.js';
  * neither drops nor repeats a revision. Compaction ends the watch with `onCompacted`.
  */
 export class EtcdWatch implements Watch {
-  /** Next revision to deliver; 0 until the first watch tells us the current revision. */
+  /** Next revision to deliver; 0 ("from now") until pinned to the current revision + 1. */
   private next: number;
   private stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
   private done = false;
@@ -30,6 +30,17 @@ export class EtcdWatch implements Watch {
 
   private async connect(): Promise<void> {
     if (this.done) return;
+    if (this.next === 0) {
+      // "From now" is pinned once, so a reconnect before the watch is created cannot skip anything.
+      try {
+        const res = await this.client.kv.range({ key: this.keys.prefix, count_only: true });
+        this.next = Number(res.header.revision) + 1;
+      } catch {
+        this.retry();
+        return;
+      }
+      if (this.done) return;
+    }
     let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
     try {
       stream = await this.client.watchClient.watch();
@@ -53,7 +64,7 @@ export class EtcdWatch implements Watch {
     stream.on('error', onBroken);
     stream.on('end', onBroken);
     const { key, range_end } = this.keys.range(this.prefix);
-    stream.write({ create_request: { key, range_end, ...(this.next > 0 ? { start_revision: this.next } : {}) } });
+    stream.write({ create_request: { key, range_end, start_revision: this.next } });
   }
 
   private retry(): void {
@@ -72,7 +83,6 @@ export class EtcdWatch implements Watch {
       this.handlers.onCompacted?.(compactRevision);
       return;
     }
-    if (res.created && this.next === 0) this.next = Number(res.header.revision) + 1;
     if (res.canceled) {
       // Cancelled by the server for another reason (e.g. leader change): re-create from `next`.
       this.stream?.cancel();
