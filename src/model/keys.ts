@@ -82,3 +82,53 @@ export function networkGuardKey(networkId: string): string {
 export function idFromKey(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
+
+// ---- L3 and security groups ----------------------------------------------------------------
+
+export const ROUTERS_PREFIX = collectionPrefix('routers');
+export const FLOATINGIPS_PREFIX = collectionPrefix('floatingips');
+export const SECURITY_GROUPS_PREFIX = collectionPrefix('security-groups');
+export const SECURITY_GROUP_RULES_PREFIX = collectionPrefix('security-group-rules');
+
+/** `/ipam/router-key/<n>` → router id: the small integer OpenFlow key of each router. */
+export function routerKeyKey(n: number): string {
+  return `${ROUTER_KEY_PREFIX}${n}`;
+}
+export const ROUTER_KEY_PREFIX = `${IPAM_PREFIX}router-key/`;
+
+/** `/ipam/security-group-key/<n>` → security group id (its small integer OpenFlow key). */
+export function securityGroupKeyKey(n: number): string {
+  return `${SECURITY_GROUP_KEY_PREFIX}${n}`;
+}
+export const SECURITY_GROUP_KEY_PREFIX = `${IPAM_PREFIX}security-group-key/`;
+
+/** `/ipam/default-security-group/<project>` → id of that project's `default` group. */
+export function defaultSecurityGroupKey(projectId: string): string {
+  return `${IPAM_PREFIX}default-security-group/${encodeURIComponent(projectId)}`;
+}
+
+/** `/ipam/security-group-rule/<group>/<digest>` → rule id: one rule per distinct match. */
+export function securityGroupRuleUniqueKey(groupId: string, digest: string): string {
+  return `${IPAM_PREFIX}security-group-rule/${groupId}/${digest}`;
+}
+
+/** `/ipam/floatingip-assoc/<port>/<fixed ip>` → floating IP id: one per port address. */
+export function floatingIpAssocKey(portId: string, fixedIp: string): string {
+  return `${IPAM_PREFIX}floatingip-assoc/${portId}/${fixedIp}`;
+}
+
+/**
+ * `/guard/router/<id>`: written (blindly) by every floating IP (dis)association through the
+ * router; read with a guard by interface removal, gateway change and router delete.
+ */
+export function routerGuardKey(routerId: string): string {
+  return `${GUARD_PREFIX}router/${routerId}`;
+}
+
+/**
+ * `/guard/security-group/<id>`: written (blindly) whenever a port or rule starts referring to the
+ * group; read with a guard by the group's delete.
+ */
+export function securityGroupGuardKey(groupId: string): string {
+  return `${GUARD_PREFIX}security-group/${groupId}`;
+}

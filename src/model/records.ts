@@ -108,3 +108,98 @@ export interface PortRecord extends StandardRecord {
   /** Internal: small integer OpenFlow key of the port (global, unique, >= 1). */
   readonly key: number;
 }
+
+// ---- L3 and security groups ----------------------------------------------------------------
+
+/** device_owner of a router's interface port (one per attached subnet; device_id = router id). */
+export const DEVICE_OWNER_ROUTER_INTERFACE = 'network:router_interface_distributed';
+/** Also accepted as a router interface (ports attached by other tools with Neutron's legacy owner). */
+export const DEVICE_OWNER_ROUTER_INTERFACE_LEGACY = 'network:router_interface';
+/** device_owner of a router's port on its external network (device_id = router id). */
+export const DEVICE_OWNER_ROUTER_GATEWAY = 'network:router_gateway';
+/** device_owner of the port holding a floating IP's address (device_id = floating IP id). */
+export const DEVICE_OWNER_FLOATINGIP = 'network:floatingip';
+
+export interface ExternalFixedIp {
+  readonly subnet_id: string;
+  readonly ip_address: string;
+}
+
+export interface ExternalGatewayInfo {
+  /** The router:external network. */
+  readonly network_id: string;
+  readonly enable_snat: boolean;
+  /** Addresses of the gateway port (same as its fixed_ips). */
+  readonly external_fixed_ips: readonly ExternalFixedIp[];
+}
+
+/**
+ * `/nb/routers/<id>`. The router's interfaces are not stored here: they are the ports with
+ * `device_id` = router id and `device_owner` = DEVICE_OWNER_ROUTER_INTERFACE (each with one fixed
+ * IP: the router's address on that subnet; its MAC is the router's MAC there). The gateway port
+ * is the port `gw_port_id` (device_owner DEVICE_OWNER_ROUTER_GATEWAY). Every interface change
+ * rewrites this record (revision_number bumped), so a watcher sees the router change too.
+ */
+export interface RouterRecord extends StandardRecord {
+  readonly admin_state_up: boolean;
+  readonly status: 'ACTIVE' | 'DOWN' | 'ERROR';
+  /** Always true: Wyvern routes on every chassis. */
+  readonly distributed: boolean;
+  readonly external_gateway_info: ExternalGatewayInfo | null;
+  /** Extra routes; every nexthop lies in a subnet of one of the router's ports. */
+  readonly routes: readonly HostRoute[];
+  /** Internal: the gateway port id, null without a gateway. */
+  readonly gw_port_id: string | null;
+  /** Internal: small integer OpenFlow key of the router (unique, >= 1). */
+  readonly key: number;
+}
+
+/**
+ * `/nb/floatingips/<id>`. The address is held by the internal port `floating_port_id` on the
+ * floating network (device_owner DEVICE_OWNER_FLOATINGIP, device_id = floating IP id).
+ * Associated when `port_id` is set: then `fixed_ip_address` is one of that port's addresses and
+ * `router_id` the router joining the port's subnet to `floating_network_id`.
+ */
+export interface FloatingIpRecord extends StandardRecord {
+  readonly floating_network_id: string;
+  readonly floating_ip_address: string;
+  /** The external subnet the address comes from. */
+  readonly subnet_id: string;
+  readonly port_id: string | null;
+  readonly fixed_ip_address: string | null;
+  readonly router_id: string | null;
+  /** DOWN until a controller has programmed the NAT and sets ACTIVE; DOWN again on re-association. */
+  readonly status: 'ACTIVE' | 'DOWN' | 'ERROR';
+  /** Internal: the port holding floating_ip_address. */
+  readonly floating_port_id: string;
+}
+
+/** `/nb/security-groups/<id>`. Rules are separate records (`/nb/security-group-rules/<id>`). */
+export interface SecurityGroupRecord extends StandardRecord {
+  readonly stateful: boolean;
+  /** Internal: small integer OpenFlow key of the group (conjunction ids, remote-group sets), >= 1. */
+  readonly key: number;
+}
+
+/** `/nb/security-group-rules/<id>`. */
+export interface SecurityGroupRuleRecord extends StandardRecord {
+  readonly security_group_id: string;
+  readonly direction: 'ingress' | 'egress';
+  readonly ethertype: 'IPv4' | 'IPv6';
+  /**
+   * Lower case name (`tcp`, `udp`, `icmp`, `icmpv6`, ...) or a decimal number as text, as given;
+   * null = any. `protocol_number` is the same as a number.
+   */
+  readonly protocol: string | null;
+  /** Internal: IP protocol number (null = any). ICMPv6 is 58. */
+  readonly protocol_number: number | null;
+  /** tcp/udp/sctp/dccp/udplite: first port; icmp/icmpv6: ICMP type. */
+  readonly port_range_min: number | null;
+  /** tcp/udp/...: last port; icmp/icmpv6: ICMP code. */
+  readonly port_range_max: number | null;
+  /** Canonical network CIDR of the peer, null = any (or see remote_group_id). */
+  readonly remote_ip_prefix: string | null;
+  /** Peer = every port in that group (with this rule's ethertype), null = not used. */
+  readonly remote_group_id: string | null;
+  readonly remote_address_group_id: null;
+}

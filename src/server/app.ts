@@ -219,6 +219,7 @@ export class NeutronApi {
     const tx = new Tx(this.store);
     const params = url.searchParams;
     const sort = parseSort(plugin, params);
+    if (plugin.beforeList) await plugin.beforeList(ctx, params);
     const records = await tx.rangeJson<StandardRecord>(plugin.prefix);
     const visible: StandardRecord[] = [];
     for (const r of records) if (await this.canSee(tx, plugin, ctx, r)) visible.push(r);
@@ -226,8 +227,9 @@ export class NeutronApi {
     objs = sortObjects(objs, sort);
     const page = paginate(objs, params, url);
     const fields = params.getAll('fields');
-    const body: Record<string, unknown> = { [plugin.collection]: page.items.map((o) => selectFields(o, fields)) };
-    if (page.links.length > 0) body[`${plugin.collection}_links`] = page.links;
+    const bodyKey = plugin.bodyCollection ?? plugin.collection;
+    const body: Record<string, unknown> = { [bodyKey]: page.items.map((o) => selectFields(o, fields)) };
+    if (page.links.length > 0) body[`${bodyKey}_links`] = page.links;
     return body;
   }
 
@@ -280,12 +282,13 @@ export class NeutronApi {
     const obj = body as Record<string, unknown> | null;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new BadRequest('Body must be a JSON object');
     const keys = Object.keys(obj);
-    const bulk = keys.length === 1 && keys[0] === plugin.collection;
+    const bodyKey = plugin.bodyCollection ?? plugin.collection;
+    const bulk = keys.length === 1 && keys[0] === bodyKey;
     if (!bulk && !(keys.length === 1 && keys[0] === plugin.member)) {
       throw new BadRequest(`Unable to find '${plugin.member}' in request body`);
     }
-    const items = bulk ? obj[plugin.collection] : [obj[plugin.member]];
-    if (!Array.isArray(items) || items.length === 0) throw new BadRequest(`Resources required: '${plugin.collection}' must be a non-empty list`);
+    const items = bulk ? obj[bodyKey] : [obj[plugin.member]];
+    if (!Array.isArray(items) || items.length === 0) throw new BadRequest(`Resources required: '${bodyKey}' must be a non-empty list`);
     const inputs = items.map((i) => this.checkInput(plugin, ctx, i, 'create'));
     const { records, objs } = await runTx(this.store, async (tx) => {
       const created: StandardRecord[] = [];
@@ -310,7 +313,7 @@ export class NeutronApi {
       return { records: created, objs: await this.render(tx, plugin, ctx, created) };
     });
     void records;
-    return bulk ? { [plugin.collection]: objs } : { [plugin.member]: objs[0] };
+    return bulk ? { [bodyKey]: objs } : { [plugin.member]: objs[0] };
   }
 
   /** Standard attribute bookkeeping for an updated record. */

@@ -43,6 +43,11 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
   readonly collection: string;
   /** Member name in bodies: `network`. */
   readonly member: string;
+  /**
+   * Collection name in JSON bodies when it differs from the URL's (`security_groups` for
+   * `/v2.0/security-groups`); default `collection`.
+   */
+  readonly bodyCollection?: string;
   /** Store prefix of the records, normally `collectionPrefix(collection)`. */
   readonly prefix: string;
   readonly attributes: AttributeMap;
@@ -71,6 +76,11 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
   derive?(tx: Tx, records: readonly R[]): Promise<(r: R) => ApiObject>;
   /** Extra filter semantics for attributes that are structured (fixed_ips=ip_address=...). */
   readonly filters?: Readonly<Record<string, (obj: ApiObject, wanted: readonly string[]) => boolean>>;
+  /**
+   * Run before a list is read (its own transactions): e.g. security groups create the project's
+   * default group the first time it lists them, as Neutron does.
+   */
+  beforeList?(ctx: RequestContext, params: URLSearchParams): Promise<void>;
   /** `PUT /v2.0/<collection>/<id>/<action>` (e.g. routers' add_router_interface). */
   readonly memberActions?: Readonly<
     Record<string, (tx: Tx, ctx: RequestContext, record: R, body: unknown) => Promise<{ body: unknown; record?: R }>>

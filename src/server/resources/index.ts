@@ -4,10 +4,22 @@
  */
 import type { ExtensionDescriptor, PluginFactory } from '../registry.js';
 import { networksPlugin } from './networks.js';
+import { floatingipsPlugin } from './floatingips.js';
 import { portsPlugin } from './ports.js';
+import { routersPlugin } from './routers.js';
+import { securityGroupRulesPlugin } from './security-group-rules.js';
+import { securityGroupsPlugin } from './security-groups.js';
 import { subnetsPlugin } from './subnets.js';
 
-export const CORE_PLUGINS: readonly PluginFactory[] = [networksPlugin, subnetsPlugin, portsPlugin];
+export const CORE_PLUGINS: readonly PluginFactory[] = [
+  networksPlugin,
+  subnetsPlugin,
+  portsPlugin,
+  routersPlugin,
+  floatingipsPlugin,
+  securityGroupsPlugin,
+  securityGroupRulesPlugin,
+];
 
 /** Extensions implemented by the framework itself for every resource. */
 export const CORE_EXTENSIONS: readonly ExtensionDescriptor[] = [
