@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createStoreHttpHandler } from '../store/http-service.js';
 import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
-import { loadConfigFile, type ServerConfig } from '../server/config.js';
+import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
 import { flagString, parseArgs, UsageError, type Command } from './command.js';
 
 const usage = `usage: wyvern server [--listen HOST:PORT] [--store URL] [--auth noauth|keystone]
@@ -39,7 +39,13 @@ export const serverCommand: Command = {
     const args = parseArgs(argv, { values: ['listen', 'store', 'auth', 'config', 'default-project', 'data-dir', 'keystone-url'] });
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
     const configFile = flagString(args, 'config');
-    const fromFile: Partial<ServerConfig> = configFile ? loadConfigFile(configFile) : {};
+    let fromFile: Partial<ServerConfig> = {};
+    try {
+      if (configFile) fromFile = loadConfigFile(configFile);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
     const dataDir = flagString(args, 'data-dir') ?? path.join(os.homedir(), '.local', 'share', 'wyvern');
     const auth = flagString(args, 'auth') ?? fromFile.auth ?? 'noauth';
     if (auth !== 'noauth' && auth !== 'keystone') throw new UsageError(`--auth must be noauth or keystone`);
@@ -59,6 +65,12 @@ export const serverCommand: Command = {
       defaultProject: flagString(args, 'default-project') ?? fromFile.defaultProject ?? 'admin',
       ...(keystoneUrl ? { keystone: { ...(fromFile.keystone ?? {}), url: keystoneUrl } } : {}),
     };
+    try {
+      makeConfig(config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
     const store = await openStore(storeUrl);
     // The store's HTTP service (remote controllers: `--nb http://HOST:PORT`) goes in front of the API.
     const api = new NeutronApi(store, { config, preHandlers: [createStoreHttpHandler(store)] });
