@@ -148,7 +148,7 @@ export class SqliteStore implements Store, LeaseControl {
   }
 
   txn(req: TxnRequest): Promise<TxnResult> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(new StoreClosedError('store is closed'));
     return this.enqueue(() => req);
   }
 

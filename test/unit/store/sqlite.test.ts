@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StoreClosedError } from '../../../src/store/errors.js';
 import { openStore } from '../../../src/store/open.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { storeConformance } from './conformance.js';
@@ -58,5 +59,16 @@ describe('sqlite store specifics', () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => s.txn({ compare: [], success: [{ type: 'put', key: `/g/${i}`, value: String(i) }] })));
     expect(new Set(results.map((r) => r.revision)).size).toBe(50);
     await s.close();
+  });
+});
+
+describe('sqlite store after close', () => {
+  it('rejects operations with StoreClosedError', async () => {
+    const s = SqliteStore.open(join(dir, 'closed.db'));
+    const pending = s.txn({ compare: [], success: [{ type: 'put', key: '/p', value: '1' }] });
+    await s.close();
+    expect((await pending).succeeded).toBe(true); // queued before close: committed by close
+    await expect(s.txn({ compare: [], success: [] })).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(s.get('/p')).rejects.toBeInstanceOf(StoreClosedError);
   });
 });
