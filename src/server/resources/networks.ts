@@ -69,7 +69,6 @@ async function allocateSegment(tx: Tx, cfg: ServerConfig, input: Input, networkI
       const ranges = cfg.segments.vlan[physnet];
       if (segId !== null) {
         if (segId < 1 || segId > 4094) throw new InvalidInput(`segmentation_id out of range (1 through 4094)`);
-        if (!ranges && !cfg.segments.flat.includes('*')) throw new InvalidInput(`physical_network '${physnet}' unknown for VLAN provider network`);
         if (!(await claimInteger(tx, segmentKey('vlan', physnet, segId), networkId))) inUse();
         return { type, physnet, segId };
       }
