@@ -128,6 +128,17 @@ async function startController(state: SandboxState, c: ChassisInfo, o: UpOptions
   await waitReady(proc, `ready line (${controllerReadyPattern(c.name).source})`, logMatches(proc.logFile, controllerReadyPattern(c.name)), timeoutMs);
 }
 
+/**
+ * Like Promise.all, but waits for every promise before rejecting with the first error, so a
+ * teardown after a failure never races steps still in flight.
+ */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** A tag no existing namespace starts with. */
 function freshTag(): string {
   const taken = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
@@ -157,13 +168,13 @@ export async function up(o: UpOptions): Promise<SandboxState> {
       ...Array.from({ length: o.chassis }, (_, i) => ({ role: 'compute' as const, index: i + 1 })),
       ...Array.from({ length: gateways }, (_, i) => ({ role: 'gateway' as const, index: i + 1 })),
     ];
-    const chassis = await Promise.all(specs.map((s) => createChassis(state, fabric, s)));
+    const chassis = await settleAll(specs.map((s) => createChassis(state, fabric, s)));
     for (const c of chassis) log(`chassis ${c.name}: netns ${c.netns}, tunnel ${c.tunnelIp}, ovsdb unix:${c.dbSocket}`);
     if (o.server !== false) {
       const apiUrl = await startServer(state, o, timeoutMs);
       log(`server: ${apiUrl} (store ${state.data.store})`);
       if (o.controllers !== false) {
-        await Promise.all(chassis.map((c) => startController(state, c, o, apiUrl, timeoutMs)));
+        await settleAll(chassis.map((c) => startController(state, c, o, apiUrl, timeoutMs)));
         log(`controllers: ${chassis.map((c) => c.name).join(', ')} ready`);
       }
     }
