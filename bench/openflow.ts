@@ -122,9 +122,11 @@ async function main(): Promise<void> {
     const msgs: Outgoing[] = [];
     for (let i = 0; i < N; i++) msgs.push(flow(i));
     let t = performance.now();
+    const encCpu0 = process.cpuUsage();
     let bytes = 0;
     for (let i = 0; i < N; i++) bytes += encodeMessage({ ...msgs[i], xid: i + 1 } as OfMessage).length;
     const encodeMs = performance.now() - t;
+    const encodeCpu = process.cpuUsage(encCpu0);
 
     // Same for the bundle_add wrapping (inner flow_mod inside an ONF bundle add message).
     t = performance.now();
@@ -162,16 +164,20 @@ async function main(): Promise<void> {
     // (a) pipelined + one barrier (objects → encoded → written → barrier reply).
     await clear();
     t = performance.now();
+    let cpu0 = process.cpuUsage();
     const errs = await ch.sendBatch(msgs);
     const pipelinedMs = performance.now() - t;
+    const pipelinedCpu = process.cpuUsage(cpu0);
     if (errs.length) throw new Error(`pipelined: ${errs.length} errors, first ${errs[0].error.message}`);
     await check('pipelined');
 
     // (b) one bundle.
     await clear();
     t = performance.now();
+    cpu0 = process.cpuUsage();
     await ch.bundle(msgs);
     const bundleMs = performance.now() - t;
+    const bundleCpu = process.cpuUsage(cpu0);
     await check('bundle');
 
     // (c) ovs-ofctl --bundle add-flows from a file (file written before timing).
@@ -206,6 +212,13 @@ async function main(): Promise<void> {
       ofctlBundleFlowsPerSec: rate(ofctlMs),
       ratioPipelinedVsOfctl: round(ofctlMs / pipelinedMs, 2),
       ratioBundleVsOfctl: round(ofctlMs / bundleMs, 2),
+      /** CPU time (user+system) of this process per flow: our side's cost, robust to machine load. */
+      ourCpuUsPerFlow: {
+        encode: round((encodeCpu.user + encodeCpu.system) / N, 2),
+        pipelined: round((pipelinedCpu.user + pipelinedCpu.system) / N, 2),
+        bundle: round((bundleCpu.user + bundleCpu.system) / N, 2),
+      },
+      loadAverage: os.loadavg().map((x) => round(x, 1)),
       seconds: { encode: round(encodeMs / 1000, 3), encodeBundleAdd: round(encodeBundleMs / 1000, 3), wireOnly: round(wireMs / 1000, 3), pipelined: round(pipelinedMs / 1000, 3), bundle: round(bundleMs / 1000, 3), ofctl: round(ofctlMs / 1000, 3) },
       packetIn: pin,
     };
@@ -217,6 +230,8 @@ async function main(): Promise<void> {
     console.log(`  channel, pipelined + barrier    ${String(res.pipelinedFlowsPerSec).padStart(10)}  ${res.seconds.pipelined.toFixed(3).padStart(8)}   ${res.ratioPipelinedVsOfctl}x`);
     console.log(`  channel, one bundle             ${String(res.bundleFlowsPerSec).padStart(10)}  ${res.seconds.bundle.toFixed(3).padStart(8)}   ${res.ratioBundleVsOfctl}x`);
     console.log(`  ovs-ofctl --bundle add-flows    ${String(res.ofctlBundleFlowsPerSec).padStart(10)}  ${res.seconds.ofctl.toFixed(3).padStart(8)}   1x`);
+    console.log(`  our CPU per flow: encode ${res.ourCpuUsPerFlow.encode} us, pipelined ${res.ourCpuUsPerFlow.pipelined} us, bundle ${res.ourCpuUsPerFlow.bundle} us`);
+    console.log(`  (load average ${res.loadAverage.join(' ')} on ${machine.cores} cores: wall-clock rates are noisy)`);
     console.log('');
     console.log('packet-out -> packet-in');
     console.log(`  latency, 1 outstanding          p50 ${pin.latencyUs.p50} us   p99 ${pin.latencyUs.p99} us   (${pin.latencyUs.samples} samples)`);

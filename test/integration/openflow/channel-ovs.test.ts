@@ -65,6 +65,28 @@ describe('OpenFlow channel against ovs-vswitchd', () => {
     ch.close();
   });
 
+  it('emits portStatus when a port is added and flowRemoved for a flow with send_flow_rem', async () => {
+    const ch = connect();
+    await ch.ready();
+    const ps = once(ch, 'portStatus');
+    await env.ovs.vsctl('add-port', 'br0', 'pst1', '--', 'set', 'interface', 'pst1', 'type=dummy', 'ofport_request=7');
+    const [status] = (await ps) as [{ reason: string; desc: { portNo: number; name: string } }];
+    expect(status.reason).toBe('add');
+    expect(status.desc).toMatchObject({ portNo: 7, name: 'pst1' });
+
+    const flow = {
+      type: 'flow_mod', command: 'add', tableId: 9, priority: 5, cookie: 0x77n, cookieMask: 0n, idleTimeout: 0,
+      hardTimeout: 0, flags: { sendFlowRem: true }, bufferId: 0xffffffff, outPort: 'any', outGroup: 0xffffffff,
+      match: { in_port: 7 }, instructions: [],
+    } as const;
+    expect(await ch.sendBatch([flow])).toEqual([]);
+    const fr = once(ch, 'flowRemoved');
+    expect(await ch.sendBatch([{ ...flow, command: 'delete', flags: {}, tableId: 9 }])).toEqual([]);
+    const [removed] = (await fr) as [{ reason: string; cookie: bigint; tableId: number; match: unknown }];
+    expect(removed).toMatchObject({ reason: 'delete', cookie: 0x77n, tableId: 9, match: { in_port: 7 } });
+    ch.close();
+  });
+
   it('echo keepalive declares a SIGSTOPped switch dead', async () => {
     const ch = connect({ echoIntervalMs: 150, echoMisses: 3, reconnect: { initialMs: 50, maxMs: 200 } });
     await ch.ready();

@@ -215,3 +215,53 @@ describe('OpenFlowChannel against a fake switch', () => {
     expect(() => ch!.send({ type: 'barrier_request' })).toThrow(ChannelClosedError);
   });
 });
+
+describe('OpenFlowChannel robustness', () => {
+  it('random and mutated bytes from the switch never throw out of the channel', async () => {
+    const sw = await fakeSwitch();
+    const ch = OpenFlowChannel.connect(sw.target, { echoIntervalMs: 0, reconnect: { initialMs: 5, maxMs: 20 } });
+    let errors = 0;
+    ch.on('error', () => errors++);
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    // Valid-looking frames of every type with random bodies, plus raw garbage.
+    for (let round = 0; round < 20; round++) {
+      const c = await handshake(sw, BigInt(round + 1));
+      await ch.ready();
+      // (events.once would reject on the 'error' events the garbage causes.)
+      const gone = new Promise<void>((r) => ch.once('disconnected', () => r()));
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < 50; i++) {
+        const body = Buffer.from(Array.from({ length: rnd(200) }, () => rnd(256)));
+        chunks.push(ofp(rnd(36), rnd(1000), body));
+      }
+      if (round % 2) chunks.push(Buffer.from(Array.from({ length: 64 }, () => rnd(256))));
+      const all = Buffer.concat(chunks);
+      for (let off = 0; off < all.length; ) {
+        const n = 1 + rnd(300);
+        c.sock.write(all.subarray(off, off + n));
+        off += n;
+      }
+      // End this connection (garbage may leave a partial frame pending); the channel comes back.
+      c.sock.end();
+      await gone;
+    }
+    expect(errors).toBeGreaterThan(0);
+    ch.close();
+    await sw.close();
+  });
+
+  it('a request that gets no reply times out with RequestTimeoutError', async () => {
+    const sw = await fakeSwitch();
+    const ch = OpenFlowChannel.connect(sw.target, { echoIntervalMs: 0 });
+    await handshake(sw);
+    await ch.ready();
+    const { RequestTimeoutError } = await import('../../../src/openflow/channel.js');
+    await expect(ch.barrier(50)).rejects.toBeInstanceOf(RequestTimeoutError);
+    ch.close();
+    await sw.close();
+  });
+});
