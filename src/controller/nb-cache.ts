@@ -1,44 +1,65 @@
 /**
  * The local controller's view of the north-bound store: only what this chassis needs.
  *
- * It holds the records of the ports bound here (by id, from OVSDB's iface-ids), and for every
- * network one of those ports is on ("networks of interest"): the network, its subnets and all of
- * its ports. Records of other networks are dropped as they stream by, so the cache does not grow
- * with networks this chassis has no port on. Chassis registrations are all kept (they grow with
- * chassis, not networks).
+ * It holds the records of the ports bound here (by id, from OVSDB's iface-ids) and, for every
+ * network of interest, the network, its subnets and all of its ports. Networks of interest are
+ * the networks of the local ports, closed over routers: a router with an interface on a network
+ * of interest is a router of interest, and every network it has an interface on is of interest
+ * too (east-west routing happens on the sending chassis, so it must know every destination the
+ * router reaches). Records of other networks and routers are dropped as they stream by, so the
+ * cache does not grow with networks this chassis cannot reach. Chassis registrations are all
+ * kept (they grow with chassis, not networks).
  *
- * Consistency: one watch per prefix (`/nb/`, `/chassis/`) from the initial range's revision + 1.
- * When a network becomes interesting its records are loaded with a range at revision R; watch
- * events for that network arriving while the range is in flight are buffered and only those
- * newer than R are applied, so nothing is lost or applied twice.
+ * Consistency: one watch per prefix (`/nb/`, `/chassis/`) from the revision read at start. When
+ * a network or router becomes interesting its records are loaded with a range at revision R;
+ * watch events for it arriving while the range is in flight are buffered and only those newer
+ * than R are applied, so nothing is lost (events carry whole records, so applying one twice is
+ * harmless).
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
-import { NB_PREFIX, NETWORKS_PREFIX, PORTS_PREFIX, SUBNETS_PREFIX, idFromKey, resourceKey } from '../model/keys.js';
-import type { NetworkRecord, PortRecord, SubnetRecord } from '../model/records.js';
+import {
+  NB_PREFIX,
+  NETWORKS_PREFIX,
+  PORTS_PREFIX,
+  ROUTERS_PREFIX,
+  SUBNETS_PREFIX,
+  idFromKey,
+  resourceKey,
+} from '../model/keys.js';
+import {
+  DEVICE_OWNER_ROUTER_INTERFACE,
+  DEVICE_OWNER_ROUTER_INTERFACE_LEGACY,
+  type NetworkRecord,
+  type PortRecord,
+  type RouterRecord,
+  type SubnetRecord,
+} from '../model/records.js';
 
 export interface NbSnapshot {
   readonly networks: ReadonlyMap<string, NetworkRecord>;
   readonly subnets: ReadonlyMap<string, SubnetRecord>;
   readonly ports: ReadonlyMap<string, PortRecord>;
+  readonly routers: ReadonlyMap<string, RouterRecord>;
   readonly chassis: ReadonlyMap<string, ChassisRecord>;
 }
 
 export interface NbCacheEvents {
-  /** Something in the snapshot changed (coalesced per watch batch). */
+  /** Something in the snapshot changed (coalesced). */
   change: [];
-  /** The watch lost history (compaction) or failed; the cache reloaded itself. */
+  /** The watch lost history (compaction); the cache reloaded itself. */
   resync: [reason: string];
   error: [err: Error];
 }
 
-type Collection = 'networks' | 'subnets' | 'ports';
+type Collection = 'networks' | 'subnets' | 'ports' | 'routers';
 
 function collectionOf(key: string): Collection | undefined {
   if (key.startsWith(NETWORKS_PREFIX)) return 'networks';
   if (key.startsWith(SUBNETS_PREFIX)) return 'subnets';
   if (key.startsWith(PORTS_PREFIX)) return 'ports';
+  if (key.startsWith(ROUTERS_PREFIX)) return 'routers';
   return undefined;
 }
 
@@ -51,21 +72,35 @@ function parse<T>(value: string | undefined): T | undefined {
   }
 }
 
+export function isRouterInterface(p: Pick<PortRecord, 'device_owner'>): boolean {
+  return p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
+}
+
+/** What one event is about, for interest and buffering. */
+interface Subject {
+  readonly network?: string;
+  readonly router?: string;
+}
+
 export class NbCache extends EventEmitter<NbCacheEvents> {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly subnets = new Map<string, SubnetRecord>();
   private readonly ports = new Map<string, PortRecord>();
+  private readonly routers = new Map<string, RouterRecord>();
   private readonly chassis = new Map<string, ChassisRecord>();
   /** Port ids plugged into this chassis' br-int (from OVSDB). */
   private localPortIds = new Set<string>();
-  /** Networks whose records are loaded, with the revision they were loaded at. */
-  private readonly loaded = new Map<string, number>();
-  /** Networks being loaded: watch events for them wait here. */
-  private readonly loading = new Map<string, WatchEvent[]>();
+  /** Loaded networks / routers with the revision they were loaded at. */
+  private readonly loadedNets = new Map<string, number>();
+  private readonly loadedRouters = new Map<string, number>();
+  /** Being loaded: watch events for them wait here. */
+  private readonly loadingNets = new Map<string, WatchEvent[]>();
+  private readonly loadingRouters = new Map<string, WatchEvent[]>();
   private watches: Watch[] = [];
   private closed = false;
   private changeQueued = false;
-  /** Revision of the last /nb/ event applied (or of the initial range). */
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
   private nbRevision = 0;
 
   constructor(private readonly store: Store) {
@@ -97,7 +132,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   }
 
   snapshot(): NbSnapshot {
-    return { networks: this.networks, subnets: this.subnets, ports: this.ports, chassis: this.chassis };
+    return { networks: this.networks, subnets: this.subnets, ports: this.ports, routers: this.routers, chassis: this.chassis };
   }
 
   /** Revision of the north-bound data the snapshot reflects. */
@@ -105,77 +140,162 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     return this.nbRevision;
   }
 
-  /** The port ids plugged in locally; loads their records and their networks. */
+  /** Sizes, for status and the "does not grow" tests. */
+  sizes(): { networks: number; subnets: number; ports: number; routers: number; chassis: number } {
+    return {
+      networks: this.networks.size,
+      subnets: this.subnets.size,
+      ports: this.ports.size,
+      routers: this.routers.size,
+      chassis: this.chassis.size,
+    };
+  }
+
+  /** The port ids plugged in locally; loads their records and everything they reach. */
   async setLocalPorts(ids: ReadonlySet<string>): Promise<void> {
     const added = [...ids].filter((id) => !this.localPortIds.has(id));
     this.localPortIds = new Set(ids);
-    for (const id of added) {
-      if (this.ports.has(id)) continue;
-      const kv = await this.store.get(resourceKey('ports', id));
-      const rec = parse<PortRecord>(kv?.value);
-      // A newer watch event may have arrived meanwhile; keep whichever is newer.
-      if (rec && kv && !this.ports.has(id)) this.ports.set(id, rec);
-    }
+    await Promise.all(
+      added
+        .filter((id) => !this.ports.has(id))
+        .map(async (id) => {
+          const rec = parse<PortRecord>((await this.store.get(resourceKey('ports', id)))?.value);
+          // A watch event may have brought a newer record meanwhile; keep that one.
+          if (rec && !this.ports.has(id)) this.ports.set(id, rec);
+        }),
+    );
     await this.refreshInterest();
     this.queueChange();
   }
 
-  /** Networks this chassis needs: those of its local ports. */
-  private interestingNetworks(): Set<string> {
+  /** The interest closure: local ports' networks, routers on them, networks of those routers. */
+  private wanted(): { nets: Set<string>; routers: Set<string> } {
     const nets = new Set<string>();
+    const routers = new Set<string>();
     for (const id of this.localPortIds) {
       const port = this.ports.get(id);
       if (port) nets.add(port.network_id);
     }
-    return nets;
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const p of this.ports.values()) {
+        if (!isRouterInterface(p) || !p.device_id) continue;
+        if (nets.has(p.network_id) && !routers.has(p.device_id)) {
+          routers.add(p.device_id);
+          grew = true;
+        }
+        if (routers.has(p.device_id) && !nets.has(p.network_id)) {
+          nets.add(p.network_id);
+          grew = true;
+        }
+      }
+    }
+    return { nets, routers };
   }
 
-  private async refreshInterest(): Promise<void> {
-    const wanted = this.interestingNetworks();
-    for (const net of [...this.loaded.keys()]) {
-      if (!wanted.has(net)) this.dropNetwork(net);
+  /** Load what became interesting and drop what no longer is, until stable. Serialized. */
+  private refreshInterest(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
     }
-    const toLoad = [...wanted].filter((n) => !this.loaded.has(n) && !this.loading.has(n));
-    await Promise.all(toLoad.map((n) => this.loadNetwork(n)));
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.refreshAgain = false;
+          for (let round = 0; round < 16; round++) {
+            const { nets, routers } = this.wanted();
+            for (const r of [...this.loadedRouters.keys()]) if (!routers.has(r)) this.dropRouter(r);
+            for (const n of [...this.loadedNets.keys()]) if (!nets.has(n)) this.dropNetwork(n);
+            const netsToLoad = [...nets].filter((n) => !this.loadedNets.has(n) && !this.loadingNets.has(n));
+            const routersToLoad = [...routers].filter((r) => !this.loadedRouters.has(r) && !this.loadingRouters.has(r));
+            if (netsToLoad.length === 0 && routersToLoad.length === 0) break;
+            await this.load(netsToLoad, routersToLoad);
+          }
+        } while (this.refreshAgain && !this.closed);
+      } finally {
+        this.refreshing = undefined;
+      }
+    };
+    // Assign before the body runs: a body with nothing to await finishes synchronously.
+    let started!: () => void;
+    this.refreshing = new Promise<void>((resolve) => (started = resolve)).then(run);
+    started();
+    return this.refreshing;
   }
 
   private dropNetwork(net: string): void {
-    this.loaded.delete(net);
+    this.loadedNets.delete(net);
     this.networks.delete(net);
     for (const [id, s] of this.subnets) if (s.network_id === net) this.subnets.delete(id);
-    for (const [id, p] of this.ports) {
-      if (p.network_id === net && !this.localPortIds.has(id)) this.ports.delete(id);
-    }
+    for (const [id, p] of this.ports) if (p.network_id === net && !this.keepsPort(p)) this.ports.delete(id);
   }
 
-  private async loadNetwork(net: string): Promise<void> {
-    this.loading.set(net, []);
+  private dropRouter(router: string): void {
+    this.loadedRouters.delete(router);
+    this.routers.delete(router);
+    for (const [id, p] of this.ports) if (p.device_id === router && !this.keepsPort(p)) this.ports.delete(id);
+  }
+
+  /** Whether a port record belongs in the cache given what is loaded now. */
+  private keepsPort(p: PortRecord): boolean {
+    return (
+      this.localPortIds.has(p.id) ||
+      this.loadedNets.has(p.network_id) ||
+      (isRouterInterface(p) && this.loadedRouters.has(p.device_id))
+    );
+  }
+
+  /** One round trip for a batch of networks and routers: ranges, then buffered events. */
+  private async load(nets: readonly string[], routers: readonly string[]): Promise<void> {
+    for (const n of nets) this.loadingNets.set(n, []);
+    for (const r of routers) this.loadingRouters.set(r, []);
     try {
-      const [netKv, subnets, ports] = await Promise.all([
-        this.store.get(resourceKey('networks', net)),
-        this.store.range(SUBNETS_PREFIX),
+      const netSet = new Set(nets);
+      const routerSet = new Set(routers);
+      const [networks, subnets, ports, routerKvs] = await Promise.all([
+        nets.length > 0 ? this.store.range(NETWORKS_PREFIX) : undefined,
+        nets.length > 0 ? this.store.range(SUBNETS_PREFIX) : undefined,
         this.store.range(PORTS_PREFIX),
+        routers.length > 0 ? this.store.range(ROUTERS_PREFIX) : undefined,
       ]);
-      // The three reads may be at different revisions; take the oldest as the load revision so
-      // that buffered events newer than it are re-applied (applying an event twice is harmless:
-      // events carry whole records).
-      const at = Math.min(subnets.revision, ports.revision);
-      const rec = parse<NetworkRecord>(netKv?.value);
-      if (rec) this.networks.set(net, rec);
-      for (const kv of subnets.kvs) {
-        const s = parse<SubnetRecord>(kv.value);
-        if (s?.network_id === net) this.subnets.set(s.id, s);
+      const at = Math.min(
+        ...[networks, subnets, ports, routerKvs].filter((r) => r !== undefined).map((r) => r.revision),
+      );
+      for (const kv of networks?.kvs ?? []) {
+        const rec = parse<NetworkRecord>(kv.value);
+        if (rec && netSet.has(rec.id)) this.networks.set(rec.id, rec);
+      }
+      for (const kv of subnets?.kvs ?? []) {
+        const rec = parse<SubnetRecord>(kv.value);
+        if (rec && netSet.has(rec.network_id)) this.subnets.set(rec.id, rec);
+      }
+      for (const kv of routerKvs?.kvs ?? []) {
+        const rec = parse<RouterRecord>(kv.value);
+        if (rec && routerSet.has(rec.id)) this.routers.set(rec.id, rec);
       }
       for (const kv of ports.kvs) {
-        const p = parse<PortRecord>(kv.value);
-        if (p?.network_id === net) this.ports.set(p.id, p);
+        const rec = parse<PortRecord>(kv.value);
+        if (rec && (netSet.has(rec.network_id) || (isRouterInterface(rec) && routerSet.has(rec.device_id)))) {
+          this.ports.set(rec.id, rec);
+        }
       }
-      const buffered = this.loading.get(net) ?? [];
-      this.loading.delete(net);
-      this.loaded.set(net, at);
+      const buffered: WatchEvent[] = [];
+      for (const n of nets) {
+        buffered.push(...(this.loadingNets.get(n) ?? []));
+        this.loadingNets.delete(n);
+        this.loadedNets.set(n, at);
+      }
+      for (const r of routers) {
+        buffered.push(...(this.loadingRouters.get(r) ?? []));
+        this.loadingRouters.delete(r);
+        this.loadedRouters.set(r, at);
+      }
+      buffered.sort((a, b) => a.revision - b.revision);
       for (const ev of buffered) if (ev.revision > at) this.applyNbEvent(ev);
     } catch (err) {
-      this.loading.delete(net);
+      for (const n of nets) this.loadingNets.delete(n);
+      for (const r of routers) this.loadingRouters.delete(r);
       throw err;
     }
   }
@@ -185,8 +305,8 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       onEvents: (events, revision) => {
         for (const ev of events) this.applyNbEvent(ev);
         this.nbRevision = revision;
-        // A port may have moved between networks or a local port may just have appeared.
-        void this.refreshInterest().then(
+        // Ports may have moved, routers gained interfaces: the interest closure may change.
+        this.refreshInterest().then(
           () => this.queueChange(),
           (err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
         );
@@ -197,47 +317,72 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     });
   }
 
-  /** Which network an event belongs to, if we can tell. */
-  private networkOf(ev: WatchEvent, coll: Collection): string | undefined {
+  private subjectOf(ev: WatchEvent, coll: Collection): Subject {
     const id = idFromKey(ev.key);
-    if (coll === 'networks') return id;
-    const rec = parse<{ network_id?: string }>(ev.value);
-    if (rec?.network_id) return rec.network_id;
-    return (coll === 'ports' ? this.ports.get(id) : this.subnets.get(id))?.network_id;
+    switch (coll) {
+      case 'networks':
+        return { network: id };
+      case 'routers':
+        return { router: id };
+      case 'subnets': {
+        const rec = parse<SubnetRecord>(ev.value) ?? this.subnets.get(id);
+        return { network: rec?.network_id };
+      }
+      case 'ports': {
+        const rec = parse<PortRecord>(ev.value) ?? this.ports.get(id);
+        if (!rec) return {};
+        return { network: rec.network_id, router: isRouterInterface(rec) ? rec.device_id : undefined };
+      }
+    }
   }
 
   private applyNbEvent(ev: WatchEvent): void {
     const coll = collectionOf(ev.key);
     if (!coll) return;
     const id = idFromKey(ev.key);
-    const net = this.networkOf(ev, coll);
-    if (net !== undefined && this.loading.has(net)) {
-      this.loading.get(net)!.push(ev);
+    const subj = this.subjectOf(ev, coll);
+    // Being loaded: the range will cover older changes; keep the event for after the range.
+    if (subj.network !== undefined && this.loadingNets.has(subj.network)) {
+      this.loadingNets.get(subj.network)!.push(ev);
       return;
     }
-    if (ev.type === 'put' && net !== undefined && this.loaded.has(net) && ev.revision <= this.loaded.get(net)!) return;
-    const isLocal = coll === 'ports' && this.localPortIds.has(id);
-    const relevant = isLocal || (net !== undefined && this.loaded.has(net));
+    if (subj.router !== undefined && this.loadingRouters.has(subj.router)) {
+      this.loadingRouters.get(subj.router)!.push(ev);
+      return;
+    }
+    const map = this.mapOf(coll);
     if (ev.type === 'delete') {
-      if (coll === 'networks') this.networks.delete(id);
-      else if (coll === 'subnets') this.subnets.delete(id);
-      else this.ports.delete(id);
+      map.delete(id);
       return;
     }
+    const loadedAt = Math.max(
+      subj.network !== undefined ? (this.loadedNets.get(subj.network) ?? -1) : -1,
+      subj.router !== undefined ? (this.loadedRouters.get(subj.router) ?? -1) : -1,
+    );
+    if (loadedAt >= 0 && ev.revision <= loadedAt) return; // the range already had it
+    const relevant =
+      (coll === 'ports' && this.localPortIds.has(id)) ||
+      (subj.network !== undefined && this.loadedNets.has(subj.network)) ||
+      (subj.router !== undefined && this.loadedRouters.has(subj.router));
     if (!relevant) {
-      // A port that left one of our networks for an uninteresting one.
-      if (coll === 'ports' && this.ports.has(id)) this.ports.delete(id);
+      // e.g. a port that left one of our networks for one we do not hold.
+      map.delete(id);
       return;
     }
-    if (coll === 'networks') {
-      const rec = parse<NetworkRecord>(ev.value);
-      if (rec) this.networks.set(id, rec);
-    } else if (coll === 'subnets') {
-      const rec = parse<SubnetRecord>(ev.value);
-      if (rec) this.subnets.set(id, rec);
-    } else {
-      const rec = parse<PortRecord>(ev.value);
-      if (rec) this.ports.set(id, rec);
+    const rec = parse<{ id: string }>(ev.value);
+    if (rec) (map as Map<string, unknown>).set(id, rec);
+  }
+
+  private mapOf(coll: Collection): Map<string, unknown> {
+    switch (coll) {
+      case 'networks':
+        return this.networks;
+      case 'subnets':
+        return this.subnets;
+      case 'ports':
+        return this.ports;
+      case 'routers':
+        return this.routers;
     }
   }
 
@@ -258,12 +403,11 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     if (this.closed) return;
     await Promise.all(this.watches.map((w) => w.cancel()));
     this.watches = [];
-    this.networks.clear();
-    this.subnets.clear();
-    this.ports.clear();
-    this.chassis.clear();
-    this.loaded.clear();
-    this.loading.clear();
+    for (const m of [this.networks, this.subnets, this.ports, this.routers, this.chassis]) m.clear();
+    this.loadedNets.clear();
+    this.loadedRouters.clear();
+    this.loadingNets.clear();
+    this.loadingRouters.clear();
     const local = this.localPortIds;
     this.localPortIds = new Set();
     await this.start();
