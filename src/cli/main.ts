@@ -55,7 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`wyvern: unknown command '${name}'\n\n${help()}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const beforeDashes = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (beforeDashes.includes('--help') || beforeDashes.includes('-h')) {
     process.stdout.write(command.usage + '\n');
     return 0;
   }

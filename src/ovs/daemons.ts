@@ -72,10 +72,16 @@ function readPid(pidFile: string): number {
   return pid;
 }
 
+/** True while `pid` runs. An exited process its parent has not reaped yet (a zombie) is not alive. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return false;
   }
