@@ -2,6 +2,7 @@ import {
   ClientClosedError,
   EtcdLeaseInvalidError,
   GRPCDeadlineExceededError,
+  GRPCInvalidArgumentError,
   GRPCUnavailableError,
   isRecoverableError,
   type ICompare,
@@ -90,6 +91,8 @@ export function toRequestOp(keys: EtcdKeys, op: Op): IRequestOp {
 export function mapEtcdError(err: unknown, leaseId?: string): Error {
   if (err instanceof StoreError) return err;
   if (err instanceof EtcdLeaseInvalidError) return new LeaseNotFoundError(leaseId ?? 'unknown');
+  // e.g. a txn touching one key twice, which etcd refuses
+  if (err instanceof GRPCInvalidArgumentError) return new InvalidStoreRequestError('etcd rejected the request', { cause: err });
   if (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidStoreRequestError } from '../../../src/store/errors.js';
 import { parseEtcdUrl } from '../../../src/store/etcd-url.js';
 import { openStore } from '../../../src/store/open.js';
 import { EtcdProcess } from '../../support/etcd.js';
@@ -16,6 +17,16 @@ storeConformance('etcd', {
   open: async () => openStore(`etcd:${etcd.url}?prefix=/wyvern-test/`),
   disrupt: async () => etcd.restart(500),
   minLeaseTtl: 2,
+});
+
+describe('etcd specifics', () => {
+  it('refuses a txn that touches one key twice with InvalidStoreRequestError', async () => {
+    const store = await openStore(`etcd:${etcd.url}?prefix=/wyvern-dup/`);
+    await expect(
+      store.txn({ compare: [], success: [{ type: 'put', key: '/d', value: '1' }, { type: 'put', key: '/d', value: '2' }] }),
+    ).rejects.toBeInstanceOf(InvalidStoreRequestError);
+    await store.close();
+  });
 });
 
 describe('etcd URL', () => {

@@ -69,3 +69,19 @@ describe('remote store specifics', () => {
     await mem.close();
   });
 });
+
+describe('remote leases', () => {
+  it('reports a kept lease lost when the server stays unreachable past the TTL', async () => {
+    const mem = new MemoryStore();
+    const srv = new StoreServer(mem);
+    await srv.start();
+    const remote = new RemoteStore(srv.url, { requestTimeoutMs: 500 });
+    const lease = await remote.grantLease(1);
+    const lost = new Promise<Error>((r) => lease.onLost(r));
+    await srv.stop();
+    const err = await lost;
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    await remote.close();
+    await mem.close();
+  });
+});
