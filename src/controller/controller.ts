@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Store, Lease } from '../store/types.js';
 import { openStore } from '../store/open.js';
-import { Vswitch } from '../ovsdb/vswitch.js';
+import { Vswitch, type EnsureBridgeOptions, type EnsureTunnelPortOptions, type InterfaceInfo } from '../ovsdb/vswitch.js';
 import { OpenFlowChannel } from '../openflow/channel.js';
 import type { MessageOf } from '../openflow/types.js';
 import { chassisKey, type ChassisRecord } from '../model/chassis.js';
@@ -34,12 +34,28 @@ import type { ChassisInfo, Encap, LocalTopology } from './topology.js';
 
 export type L3Mode = 'proactive' | 'reactive';
 
+/**
+ * What the controller needs from OVSDB. `Vswitch` (real ovsdb-server) implements it; the scale
+ * benchmark runs many controllers in one process against in-memory stand-ins.
+ */
+export interface SwitchDb {
+  ensureBridge(o: EnsureBridgeOptions): Promise<unknown>;
+  ensureTunnelPort(o: EnsureTunnelPortOptions): Promise<unknown>;
+  waitForOfport(name: string, timeoutMs?: number): Promise<number>;
+  interfaces(): InterfaceInfo[];
+  /** 'interface' and 'ofport' events announce changes to interfaces(). */
+  on(event: 'interface' | 'ofport', listener: () => void): unknown;
+  close(): Promise<void>;
+}
+
 export interface ControllerOptions {
   readonly chassis: string;
   /** North-bound store URL: the server's `http://HOST:PORT`, `etcd:URL,...`, `sqlite:PATH`. */
   readonly nb: string;
   /** An already open store to use instead of opening `nb` (many controllers in one process). */
   readonly store?: Store;
+  /** An OVSDB stand-in to use instead of connecting to `ovsdb` (scale benchmark). */
+  readonly switchDb?: SwitchDb;
   /** `unix:PATH` or `tcp:IP:PORT` of this chassis' ovsdb-server. */
   readonly ovsdb: string;
   readonly tunnelIp: string;
@@ -94,7 +110,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private readonly chassisInfo: ChassisInfo;
   private store!: Store;
   private lease: Lease | undefined;
-  private vswitch!: Vswitch;
+  private vswitch!: SwitchDb;
   private channel!: OpenFlowChannel;
   private cache!: NbCache;
   private tunnelOfport: Partial<Record<Encap, number>> = {};
@@ -123,7 +139,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const firstSync = new Promise<void>((resolve) => this.once('synced', () => resolve()));
     this.store = this.opts.store ?? (await openStore(this.opts.nb));
     await this.register();
-    this.vswitch = await Vswitch.connect(this.opts.ovsdb);
+    this.vswitch = this.opts.switchDb ?? (await Vswitch.connect(this.opts.ovsdb));
     await this.ensureSwitchConfig();
     this.cache = new NbCache(this.store);
     this.cache.on('change', () => this.scheduleSync());
