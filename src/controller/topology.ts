@@ -72,6 +72,27 @@ export interface PortInfo {
   readonly extraDhcpOpts: readonly { readonly optName: string; readonly optValue: string }[];
 }
 
+/**
+ * A router (RouterRecord) as the L3 compiler sees it. Its interfaces are ports of the topology
+ * (device_owner `network:router_interface_distributed` or `network:router_interface`, device_id =
+ * router id), each with one fixed IP (the router's address on that subnet) and its MAC (the
+ * router's MAC on that network).
+ */
+export interface RouterInfo {
+  readonly id: string;
+  readonly name: string;
+  /** Small integer, unique in the cloud (RouterRecord.key, >= 1): carried in reg13 and the cookie. */
+  readonly key: number;
+  readonly adminStateUp: boolean;
+  /** Extra routes (RouterRecord.routes); IPv6 entries are ignored by the compiler. */
+  readonly routes: readonly HostRoute[];
+  /** Port ids of the router's interface ports (sorted); each must also be in `ports`. */
+  readonly interfaces: readonly string[];
+}
+
+/** L3 mode of this chassis (`--l3-mode`): per-destination flows ahead of time, or on first packet. */
+export type L3Mode = 'proactive' | 'reactive';
+
 /** A port bound here with its OpenFlow port number on br-int. */
 export interface LocalBinding {
   readonly portId: string;
@@ -91,4 +112,13 @@ export interface LocalTopology {
   readonly local: ReadonlyMap<string, LocalBinding>;
   /** br-int's ofport of the flow-based tunnel port per encapsulation. */
   readonly tunnelOfport: Partial<Record<Encap, number>>;
+  /**
+   * Routers attached (by an interface port) to a network we hold, by router id; absent = none.
+   * When a network we hold has a router interface, the cache adds that router, every network
+   * and subnet attached to it, all their ports, and the remote chassis those ports are bound to.
+   * Records are replaced, never mutated (the compilers compare them by identity).
+   */
+  readonly routers?: ReadonlyMap<string, RouterInfo>;
+  /** Absent = 'proactive'. */
+  readonly l3Mode?: L3Mode;
 }

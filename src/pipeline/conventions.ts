@@ -15,6 +15,10 @@ export const INPORT_REG = 'reg14' satisfies FieldName;
 export const OUTPORT_REG = 'reg15' satisfies FieldName;
 /** reg15 value meaning "flood in the network". */
 export const FLOOD_PORT_KEY = 0;
+/** reg13 = router key, set by l2_lookup when eth_dst is a router interface MAC (L3 stages). */
+export const ROUTER_REG = 'reg13' satisfies FieldName;
+/** reg0 = next hop IPv4 address (u32, host order of the dotted quad) chosen by l3_route. */
+export const NEXTHOP_REG = 'reg0' satisfies FieldName;
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -97,10 +101,15 @@ export const OWNER_KIND_CODES = {
   pipeline: 0x01,
   network: 0x02,
   port: 0x03,
-  /** Reserved for the router (issue 5). */
+  /** The distributed router (key = router key): l2_lookup → l3_input, its ARP, l3_input, l3_route. */
   router: 0x04,
   /** Reserved: per-remote-chassis flows, if any are ever needed (key = chassis index). */
   chassis: 0x05,
+  /**
+   * Flows the controller installs itself in reactive L3 mode (key = destination port key), with an
+   * idle timeout. Never in the desired table; `diff` never deletes them (see reactive.ts).
+   */
+  reactive: 0x06,
 } as const;
 
 export type OwnerKind = keyof typeof OWNER_KIND_CODES;
@@ -133,6 +142,11 @@ export const OWNER_COOKIE_MASK = 0xff000000ffffffffn;
 /** Mask selecting every flow of one owner kind. */
 export const OWNER_KIND_COOKIE_MASK = 0xff00000000000000n;
 
+/** Is this the cookie of a reactive L3 flow (installed by the controller, never diffed away)? */
+export function isReactiveCookie(cookie: bigint): boolean {
+  return (cookie & OWNER_KIND_COOKIE_MASK) === BigInt(OWNER_KIND_CODES.reactive) << 56n;
+}
+
 /** Decodes a cookie back to its owner (for `wyvern trace`); undefined if not one of ours. */
 export function decodeCookie(cookie: bigint): Owner | undefined {
   const code = Number((cookie >> 56n) & 0xffn);
@@ -157,6 +171,94 @@ export function decodePuntUserdata(userdata: Buffer): number | undefined {
 
 /** max_len of punts: the whole packet (OFPCML_NO_BUFFER). */
 export const PUNT_MAX_LEN = 0xffff;
+
+/**
+ * L3 punts (controller2 userdata), 12 bytes: byte 0 = L3_PUNT_MAGIC, byte 1 = kind code,
+ * bytes 2–3 zero, bytes 4–7 router key (u32 BE), bytes 8–11 network key (u32 BE, see each kind).
+ * (The DHCP punt's userdata is 4 bytes, so the two never collide.) The packet-in's match also
+ * carries the pipeline fields: metadata = ingress network key, reg14 = ingress port key,
+ * reg13 = router key, reg0 = next hop (l3_nexthop punts), in_port = the sender's ofport.
+ */
+export const L3_PUNT_MAGIC = 0x57;
+export const L3_PUNT_CODES = {
+  /** TTL <= 1 arriving at the router: send ICMP time exceeded (11/0). network = ingress network. */
+  ttl_exceeded: 0x01,
+  /** ICMP echo request to a router interface address: reply. network = the pinged interface's network. */
+  icmp_echo: 0x02,
+  /** No route for ipv4_dst: send ICMP destination unreachable (3/0, net). network = ingress network. */
+  no_route: 0x03,
+  /** Reactive mode, l3_nexthop miss: resolve the next hop, install `reactiveFlow`, packet-out. network = 0. */
+  reactive_miss: 0x04,
+} as const;
+export type L3PuntKind = keyof typeof L3_PUNT_CODES;
+
+export type Punt =
+  | { readonly kind: 'dhcp'; readonly portKey: number }
+  | { readonly kind: 'ttl_exceeded'; readonly routerKey: number; readonly networkKey: number }
+  | { readonly kind: 'icmp_echo'; readonly routerKey: number; readonly networkKey: number }
+  | { readonly kind: 'no_route'; readonly routerKey: number; readonly networkKey: number }
+  | { readonly kind: 'reactive_miss'; readonly routerKey: number };
+
+function l3Punt(kind: L3PuntKind, routerKey: number, networkKey: number): Buffer {
+  const b = Buffer.alloc(12);
+  b[0] = L3_PUNT_MAGIC;
+  b[1] = L3_PUNT_CODES[kind];
+  b.writeUInt32BE(routerKey >>> 0, 4);
+  b.writeUInt32BE(networkKey >>> 0, 8);
+  return b;
+}
+/** userdata: TTL exceeded at router `routerKey`, arriving from network `ingressNetworkKey`. */
+export function ttlExceededPuntUserdata(routerKey: number, ingressNetworkKey: number): Buffer {
+  return l3Punt('ttl_exceeded', routerKey, ingressNetworkKey);
+}
+/** userdata: echo request to the router's address on network `interfaceNetworkKey`. */
+export function icmpEchoPuntUserdata(routerKey: number, interfaceNetworkKey: number): Buffer {
+  return l3Punt('icmp_echo', routerKey, interfaceNetworkKey);
+}
+/** userdata: no route at router `routerKey`, arriving from network `ingressNetworkKey`. */
+export function noRoutePuntUserdata(routerKey: number, ingressNetworkKey: number): Buffer {
+  return l3Punt('no_route', routerKey, ingressNetworkKey);
+}
+/** userdata: reactive l3_nexthop miss at router `routerKey`. */
+export function reactiveMissPuntUserdata(routerKey: number): Buffer {
+  return l3Punt('reactive_miss', routerKey, 0);
+}
+
+/** Any punt's userdata → what it is (typed union), or undefined if not ours. */
+export function decodePunt(userdata: Buffer): Punt | undefined {
+  if (userdata.length === 4) return { kind: 'dhcp', portKey: userdata.readUInt32BE(0) };
+  if (userdata.length !== 12 || userdata[0] !== L3_PUNT_MAGIC || userdata[2] !== 0 || userdata[3] !== 0) return undefined;
+  const code = userdata[1];
+  const kind = (Object.keys(L3_PUNT_CODES) as L3PuntKind[]).find((k) => L3_PUNT_CODES[k] === code);
+  if (!kind) return undefined;
+  const routerKey = userdata.readUInt32BE(4);
+  const networkKey = userdata.readUInt32BE(8);
+  return kind === 'reactive_miss' ? { kind, routerKey } : { kind, routerKey, networkKey };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meters (rate limits of punts)
+
+/** The body of a meter_mod (add) the controller sends before any flow that uses the meter. */
+export interface MeterDef {
+  readonly command: 'add';
+  readonly meterId: number;
+  readonly flags: { readonly pktps: true; readonly burst: true; readonly stats: true };
+  readonly bands: readonly [{ readonly type: 'drop'; readonly rate: number; readonly burstSize: number }];
+}
+
+function pktpsMeter(meterId: number, rate: number, burstSize: number): MeterDef {
+  return { command: 'add', meterId, flags: { pktps: true, burst: true, stats: true }, bands: [{ type: 'drop', rate, burstSize }] };
+}
+
+/** Router ICMP punts (TTL exceeded, echo to the router, no route): low rate, like a router's ICMP limit. */
+export const ICMP_PUNT_METER_ID = 1;
+export const ICMP_PUNT_METER: MeterDef = pktpsMeter(ICMP_PUNT_METER_ID, 100, 50);
+/** Reactive L3 misses: high enough for the new-flow goal, low enough that a /16 scan cannot starve us. */
+export const REACTIVE_PUNT_METER_ID = 2;
+export const REACTIVE_PUNT_METER: MeterDef = pktpsMeter(REACTIVE_PUNT_METER_ID, 50_000, 5_000);
+/** Every meter a punt flow may use: install all (meter_mod add, or modify if it exists) before flows. */
+export const PUNT_METERS: readonly MeterDef[] = [ICMP_PUNT_METER, REACTIVE_PUNT_METER];
 
 // ---------------------------------------------------------------------------------------------
 // Well-known values

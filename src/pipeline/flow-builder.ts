@@ -16,6 +16,8 @@ export interface FlowSpec {
   /** apply_actions (omitted or empty and no goto = drop). */
   readonly actions?: readonly Action[];
   readonly goto?: StageName;
+  /** OpenFlow 1.3 meter instruction (punts: see PUNT_METERS in conventions.ts). */
+  readonly meter?: number;
 }
 
 /** `resubmit(,stage)` as an action. */
@@ -69,6 +71,7 @@ export class FlowBuilder {
       throw new PipelineBuildError('undeclared_next_stage', st.name, `goto ${spec.goto} not declared as next`);
     }
     const instructions: Instruction[] = [];
+    if (spec.meter !== undefined) instructions.push({ type: 'meter', meterId: spec.meter });
     if (actions.length) instructions.push({ type: 'apply_actions', actions });
     if (spec.goto !== undefined) instructions.push({ type: 'goto_table', tableId: stage(spec.goto).tableId });
     const flow: PipelineFlow = {

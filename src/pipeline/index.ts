@@ -19,3 +19,16 @@ export {
   type InstalledFlow,
   type PipelineMessage,
 } from './reconcile.js';
+export {
+  REACTIVE_IDLE_TIMEOUT,
+  reactiveCookie,
+  reactiveDeleteAll,
+  reactiveDeleteForPort,
+  reactiveDeleteForRouter,
+  reactiveFlow,
+  reactiveFlowMod,
+  routeLookup,
+  routerInterfaceOn,
+  routerInterfaces,
+  type RouterInterfaceInfo,
+} from './reactive.js';

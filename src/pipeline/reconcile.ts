@@ -8,6 +8,8 @@
  *      an add over an identical match+priority replaces the entry) or modify_strict (same key and
  *      cookie, new instructions; keeps counters);
  *   4. group_mod delete of stale groups — after the flows that used them are gone.
+ * Installed flows with a `reactive` cookie (reactive L3, installed by the controller with an idle
+ * timeout) are never deleted; a desired flow with the same key replaces one (cookie differs → add).
  * The controller sends the list in one bundle (atomic) where OVS allows, then a barrier, and calls
  * `installed.apply(messages)` once acknowledged. Re-diffing then yields nothing.
  */
@@ -15,6 +17,7 @@ import type { FlowModBody, FlowStats, GroupDesc, GroupModBody, Instruction, Matc
 import { canonicalInstructions, flowKey, groupValueKey } from './canonical.js';
 import type { DesiredTable } from './desired.js';
 import type { PipelineGroup } from './flow.js';
+import { isReactiveCookie } from './conventions.js';
 
 export type FlowModMessage = { readonly type: 'flow_mod' } & FlowModBody;
 export type GroupModMessage = { readonly type: 'group_mod' } & GroupModBody;
@@ -143,8 +146,10 @@ export function diff(desired: DesiredTable, installed: InstalledTable, scope?: D
   for (const k of [...flowKeys].sort()) {
     const want = desired.flow(k);
     const have = installed.flows.get(k);
-    if (!want && have) flowDels.push(flowMod('delete_strict', have));
-    else if (want && !have) flowAdds.push(flowMod('add', want));
+    if (!want && have) {
+      // Reactive L3 flows are the controller's own (idle timeout), never in the desired table.
+      if (!isReactiveCookie(have.cookie)) flowDels.push(flowMod('delete_strict', have));
+    } else if (want && !have) flowAdds.push(flowMod('add', want));
     else if (want && have) {
       if (want.cookie !== have.cookie) flowAdds.push(flowMod('add', want));
       else if (canonicalInstructions(want.instructions) !== canonicalInstructions(have.instructions)) {

@@ -78,35 +78,32 @@ export const STAGE_DECLS = [
   },
   {
     name: 'l2_lookup',
-    description: 'destination MAC → reg15 (0 = flood); router port MAC → l3_input (extension point)',
+    description: 'destination MAC → reg15 (0 = flood); router interface MAC → reg13 = router key, l3_input',
     match: ['metadata', 'reg14', 'eth_dst', 'eth_type'],
     next: ['egress_dispatch', 'l3_input'],
     miss: { kind: 'drop' },
   },
-  // ---- L3 (issue 5: the distributed router). Reserved: only their miss flows exist today. ----
+  // ---- L3: the distributed router (compile/l3.ts). reg13 = router key from here on. ----
   {
     name: 'l3_input',
-    description: 'router port ingress: admission, ARP/ICMP for the router port (reserved)',
-    match: [...LOGICAL, ...ETH, ...IP4, ...ARP, 'nw_ttl', 'icmpv4_type', 'icmpv4_code'],
+    description: 'router ingress (reg13 = router): IPv4 only; TTL <= 1, echo to the router → controller; to l3_route',
+    match: [...LOGICAL, 'reg13', ...ETH, ...IP4, 'nw_ttl', 'icmpv4_type', 'icmpv4_code'],
     next: ['l3_route'],
     miss: { kind: 'drop' },
-    reserved: true,
   },
   {
     name: 'l3_route',
-    description: 'longest prefix match, TTL, next hop (reserved; reactive mode misses to the controller)',
-    match: [...LOGICAL, 'eth_type', 'ipv4_dst', 'ipv4_src', 'nw_ttl'],
+    description: 'longest prefix match on ipv4_dst per router → reg0 = next hop IPv4; no route → controller',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'ipv4_dst', 'ipv4_src'],
     next: ['l3_nexthop'],
     miss: { kind: 'drop' },
-    reserved: true,
   },
   {
     name: 'l3_nexthop',
-    description: 'next hop → destination network, port key and MACs, then egress_dispatch (reserved)',
-    match: [...LOGICAL, 'eth_type', 'ipv4_dst', 'reg0', 'reg1'],
+    description: 'next hop (reg0) → MACs, network, port key, dec_ttl → egress_dispatch or tunnel; reactive: miss → controller',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'reg0'],
     next: ['egress_dispatch'],
     miss: { kind: 'drop' },
-    reserved: true,
   },
   // ---- egress ----
   {

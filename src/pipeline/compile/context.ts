@@ -2,7 +2,7 @@
  * Indexes over one LocalTopology snapshot, shared by the compilers. A snapshot is immutable, so
  * the index is cached per snapshot object.
  */
-import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, SubnetInfo } from '../../controller/topology.js';
+import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../../controller/topology.js';
 
 export interface TunnelPath {
   readonly encap: Encap;
@@ -17,6 +17,11 @@ export interface CompileContext {
   /** Ports of each network id, sorted by key. */
   readonly portsByNetwork: ReadonlyMap<string, readonly PortInfo[]>;
   readonly subnetsByNetwork: ReadonlyMap<string, readonly SubnetInfo[]>;
+  readonly routerByKey: ReadonlyMap<number, RouterInfo>;
+  /** Routers with an interface port (listed and present in `ports`) on each network id, by key. */
+  readonly routersByNetwork: ReadonlyMap<string, readonly RouterInfo[]>;
+  /** Routers listing each port id as an interface. */
+  readonly routersByInterface: ReadonlyMap<string, readonly RouterInfo[]>;
 }
 
 const cache = new WeakMap<LocalTopology, CompileContext>();
@@ -41,7 +46,33 @@ export function contextOf(topo: LocalTopology): CompileContext {
     if (!l) subnetsByNetwork.set(s.networkId, (l = []));
     l.push(s);
   }
-  const ctx: CompileContext = { topo, networkByKey, portByKey, portsByNetwork, subnetsByNetwork };
+  const routerByKey = new Map<number, RouterInfo>();
+  const routersByNetwork = new Map<string, RouterInfo[]>();
+  const routersByInterface = new Map<string, RouterInfo[]>();
+  const push = <T>(m: Map<string, T[]>, k: string, v: T): void => {
+    const l = m.get(k);
+    if (!l) m.set(k, [v]);
+    else if (!l.includes(v)) l.push(v);
+  };
+  for (const r of topo.routers?.values() ?? []) {
+    routerByKey.set(r.key, r);
+    for (const id of r.interfaces) {
+      push(routersByInterface, id, r);
+      const p = topo.ports.get(id);
+      if (p) push(routersByNetwork, p.networkId, r);
+    }
+  }
+  for (const l of routersByNetwork.values()) l.sort((a, b) => a.key - b.key);
+  const ctx: CompileContext = {
+    topo,
+    networkByKey,
+    portByKey,
+    portsByNetwork,
+    subnetsByNetwork,
+    routerByKey,
+    routersByNetwork,
+    routersByInterface,
+  };
   cache.set(topo, ctx);
   return ctx;
 }

@@ -3,7 +3,12 @@
  *   pipeline:0     miss flows of every stage, tunnel port classification
  *   network:<key>  l2 flood / unknown unicast, flood flows and groups, tunnel_in flood
  *   port:<key>     classify, port security, services (ARP responder, DHCP punt), l2 unicast,
- *                  tunnel_in unicast, egress (local or tunnel)
+ *                  tunnel_in unicast, egress (local or tunnel); proactive L3: l3_nexthop for
+ *                  the port's addresses on subnets of active routers (also when the port's
+ *                  network has no local port: it is reached through the router)
+ *   router:<key>   the router's l2_lookup entry, ARP for its addresses, l3_input, l3_route,
+ *                  reactive miss (see l3.ts); nothing unless admin up with an interface on a
+ *                  network present here
  * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
  * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
  */
@@ -15,7 +20,7 @@ import { compileClassify } from './classify.js';
 import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
 import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
 import { compileL2Network, compileL2Port } from './l2.js';
-import { compileRouter } from './l3.js';
+import { compileL3Hosts, compileRouter } from './l3.js';
 import { compileMissFlows, compileTunnelClassify } from './pipeline-flows.js';
 import { compilePortSecurity } from './port-security.js';
 import { compileArpResponder, compileDhcpPunt } from './services.js';
@@ -41,17 +46,15 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
       const port = ctx.portByKey.get(owner.key);
       if (!port) break;
       const net = ctx.topo.networks.get(port.networkId);
-      if (!net || !networkPresent(ctx, net)) break;
+      if (!net) break;
+      compileL3Hosts(b, ctx, port, net);
+      if (!networkPresent(ctx, net)) break;
       const ofport = localOfport(ctx, port);
       const active = net.adminStateUp && port.adminStateUp;
       if (ofport !== undefined && !isRouterPort(port)) compileClassify(b, port, net, ofport, active);
       if (!net.adminStateUp) break;
-      if (isRouterPort(port)) {
-        // EXTENSION POINT (issue 5): router interface ports get their L2/L3 flows from the router
-        // owner; only the generic ARP responder for their addresses is compiled here.
-        if (port.adminStateUp) compileArpResponder(b, port, net, false);
-        break;
-      }
+      // Router ports: everything (l2_lookup entry, ARP for the address) comes from the router owner.
+      if (isRouterPort(port)) break;
       const remote = ofport === undefined ? remoteChassisOf(ctx, port) : undefined;
       const path = remote ? tunnelTo(ctx, remote) : undefined;
       compileL2Port(b, port, net, ofport !== undefined || path !== undefined);
@@ -81,6 +84,7 @@ export function allOwners(topo: LocalTopology): Owner[] {
   const out: Owner[] = [PIPELINE_OWNER];
   for (const n of topo.networks.values()) out.push({ kind: 'network', key: n.key });
   for (const p of topo.ports.values()) out.push({ kind: 'port', key: p.key });
+  for (const r of topo.routers?.values() ?? []) out.push({ kind: 'router', key: r.key });
   return out;
 }
 
@@ -92,7 +96,11 @@ export function allOwners(topo: LocalTopology): Owner[] {
  * - a port changed (record or local binding) → the port, its network(s); if a network's presence
  *   (has a local port) changed → all ports of that network;
  * - a subnet changed → all ports of its network(s) (DHCP punt);
- * - a remote chassis changed → every network and every port bound to it.
+ * - a remote chassis changed → every network and every port bound to it;
+ * - a router is touched when its record changes, one of its interface ports changes, or one of
+ *   its networks changes record, presence or subnets → the router and every port of every
+ *   network attached to it (old and new: their l3_nexthop flows read the router). A plain VM
+ *   port change touches no router. The L3 mode changing → every owner.
  */
 export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[] {
   const out = new Map<string, Owner>();
@@ -100,7 +108,8 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
   if (
     prev.chassis !== next.chassis ||
     JSON.stringify(prev.chassis) !== JSON.stringify(next.chassis) ||
-    JSON.stringify(prev.tunnelOfport) !== JSON.stringify(next.tunnelOfport)
+    JSON.stringify(prev.tunnelOfport) !== JSON.stringify(next.tunnelOfport) ||
+    (prev.l3Mode ?? 'proactive') !== (next.l3Mode ?? 'proactive')
   ) {
     for (const o of [...allOwners(prev), ...allOwners(next)]) add(o);
     return [...out.values()];
@@ -109,6 +118,9 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
   const nc = contextOf(next);
   const networkIds = new Set<string>();
   const allPortsOf = new Set<string>();
+  /** Networks whose record, presence or subnets changed (they touch their routers). */
+  const routerNets = new Set<string>();
+  const touchedRouters = new Set<string>();
   const addNetworkId = (id: string | undefined): void => {
     if (id !== undefined) networkIds.add(id);
   };
@@ -117,6 +129,7 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     if (prev.networks.get(id) !== next.networks.get(id)) {
       addNetworkId(id);
       allPortsOf.add(id);
+      routerNets.add(id);
     }
   }
   for (const id of new Set([...prev.ports.keys(), ...next.ports.keys()])) {
@@ -125,6 +138,9 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     const la = prev.local.get(id);
     const lb = next.local.get(id);
     if (a === b && la?.ofport === lb?.ofport) continue;
+    for (const r of [...(pc.routersByInterface.get(id) ?? []), ...(nc.routersByInterface.get(id) ?? [])]) {
+      touchedRouters.add(r.id);
+    }
     if (a) {
       add({ kind: 'port', key: a.key });
       addNetworkId(a.networkId);
@@ -140,6 +156,8 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     if (a === b) continue;
     if (a) allPortsOf.add(a.networkId);
     if (b) allPortsOf.add(b.networkId);
+    if (a) routerNets.add(a.networkId);
+    if (b) routerNets.add(b.networkId);
   }
   const changedChassis = new Set<string>();
   for (const name of new Set([...prev.remoteChassis.keys(), ...next.remoteChassis.keys()])) {
@@ -160,7 +178,30 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     if (b) add({ kind: 'network', key: b.key });
     const presentA = a !== undefined && networkPresent(pc, a);
     const presentB = b !== undefined && networkPresent(nc, b);
-    if (presentA !== presentB) allPortsOf.add(id);
+    if (presentA !== presentB) {
+      allPortsOf.add(id);
+      routerNets.add(id);
+    }
+  }
+  for (const id of new Set([...(prev.routers?.keys() ?? []), ...(next.routers?.keys() ?? [])])) {
+    if (prev.routers?.get(id) !== next.routers?.get(id)) touchedRouters.add(id);
+  }
+  for (const id of routerNets) {
+    for (const r of [...(pc.routersByNetwork.get(id) ?? []), ...(nc.routersByNetwork.get(id) ?? [])]) touchedRouters.add(r.id);
+  }
+  for (const id of touchedRouters) {
+    for (const [topo, c] of [
+      [prev, pc],
+      [next, nc],
+    ] as const) {
+      const r = topo.routers?.get(id);
+      if (!r) continue;
+      add({ kind: 'router', key: r.key });
+      for (const pid of r.interfaces) {
+        const ip = topo.ports.get(pid);
+        for (const p of (ip && c.portsByNetwork.get(ip.networkId)) ?? []) add({ kind: 'port', key: p.key });
+      }
+    }
   }
   for (const id of allPortsOf) {
     for (const p of pc.portsByNetwork.get(id) ?? []) add({ kind: 'port', key: p.key });

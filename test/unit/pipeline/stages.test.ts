@@ -52,12 +52,17 @@ describe('stage registry', () => {
     expect(() => b.flow('egress_dispatch', { priority: 10, actions: [resubmitTo('acl_ingress')] })).not.toThrow();
   });
 
-  it('rejects group buckets entering a non group-entry stage and flows in reserved stages', () => {
+  it('rejects group buckets entering a non group-entry stage; L3 stages are open (no reserved stage left)', () => {
     const b = new FlowBuilder({ kind: 'network', key: 1 });
     expect(() => b.group(1, 'all', [[resubmitTo('l2_lookup')]])).toThrowError(
       expect.objectContaining({ code: 'bad_group_target' }),
     );
-    expect(() => b.flow('l3_route', { priority: 10 })).toThrowError(expect.objectContaining({ code: 'reserved_stage' }));
+    expect(STAGE_LIST.filter((s) => s.reserved)).toEqual([]);
+    const f = b.flow('l3_route', { priority: 10, match: { reg13: 1 }, meter: 1, goto: 'l3_nexthop' });
+    expect(f.instructions[0]).toEqual({ type: 'meter', meterId: 1 });
+    expect(() => b.flow('l3_route', { priority: 10, goto: 'egress_dispatch' })).toThrowError(
+      expect.objectContaining({ code: 'undeclared_next_stage' }),
+    );
   });
 
   it('cookies decode back to their owner', () => {
