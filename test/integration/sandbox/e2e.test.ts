@@ -1,12 +1,11 @@
 /**
  * The sandbox with the real `wyvern server` and `wyvern controller`: `up`, a network and subnet
  * through the API, two VMs on different chassis that get their addresses from the controllers'
- * DHCP and ping each other, `vm delete`, `down`. Skipped while the controller command is absent.
+ * DHCP and ping each other, `vm delete`, `down`.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/ovs/daemons.js';
 import { WYVERN_COMMAND_ENV } from '../../../src/sandbox/launch.js';
@@ -16,8 +15,6 @@ import { teardown } from '../../../src/sandbox/teardown.js';
 import { createVm, deleteVm, findVm } from '../../../src/sandbox/vm.js';
 import { eventually, leftovers, NOTHING_LEFT } from './leftovers.js';
 
-const hasController = existsSync(fileURLToPath(new URL('../../../src/cli/controller.ts', import.meta.url)));
-
 async function post<T>(url: string, body: unknown): Promise<T> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
@@ -25,7 +22,7 @@ async function post<T>(url: string, body: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-describe.skipIf(!hasController)('sandbox with the real server and controllers', () => {
+describe('sandbox with the real server and controllers', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wyvern-sandbox-e2e-'));
   const dir = path.join(root, 'sb');
   afterAll(async () => {
