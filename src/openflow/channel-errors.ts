@@ -130,3 +130,15 @@ export class HandshakeTimeoutError extends OpenFlowChannelError {
     super(`OpenFlow handshake not finished within ${timeoutMs} ms`);
   }
 }
+
+/** Message `index` of a batch or bundle could not be encoded (cause: the codec's OfEncodeError). */
+export class MessageEncodeError extends OpenFlowChannelError {
+  override readonly name = 'MessageEncodeError';
+  readonly recoverable = false;
+  constructor(
+    readonly index: number,
+    override readonly cause: Error,
+  ) {
+    super(`message ${index} could not be encoded: ${cause.message}`);
+  }
+}

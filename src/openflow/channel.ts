@@ -24,6 +24,7 @@ import {
   BundleError,
   ChannelClosedError,
   HandshakeTimeoutError,
+  MessageEncodeError,
   OpenFlowErrorReply,
   PeerDeadError,
   ProtocolError,
@@ -469,16 +470,18 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
    * Send messages pipelined (respecting back-pressure), then one barrier. Resolves with the
    * OpenFlow errors the switch returned for them, with the index of the offending message
    * (empty = all applied). These errors are not emitted as `error` events.
+   *
+   * Messages are encoded while earlier ones are already on the wire (the switch works while we
+   * encode). If one cannot be encoded, rejects with {@link MessageEncodeError}: the messages
+   * before `index` were sent, none after.
    */
   async sendBatch(msgs: Iterable<Outgoing>, timeoutMs?: number): Promise<BatchFailure[]> {
     this.assertConnected();
-    // Encode everything first: an encode error (OfEncodeError) throws before anything is sent.
-    const { first, last, frames } = this.encodeAll(msgs, (m, xid) => ({ ...m, xid }) as OfMessage);
-    if (!frames.length) return [];
-    const tracker: ErrorTracker = { first, last, errors: [] };
+    const tracker: ErrorTracker = { first: -1, last: -1, errors: [] };
     this.trackers.add(tracker);
     try {
-      await this.enqueueAll(frames);
+      const n = await this.streamEncoded(msgs, (m, xid) => ({ ...m, xid }) as OfMessage, tracker);
+      if (!n) return [];
       await this.barrier(timeoutMs);
       return tracker.errors.map((error) => ({ index: (error.xid - tracker.first) >>> 0, error }));
     } finally {
@@ -489,28 +492,24 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
   /**
    * Apply messages atomically and in order with an ONF bundle (ext 230): open, add each,
    * barrier, commit. If any message fails, the bundle is discarded (or the commit fails) and
-   * nothing changes; rejects with {@link BundleError}.
+   * nothing changes; rejects with {@link BundleError} (or {@link MessageEncodeError} when a
+   * message cannot be encoded; the bundle is discarded then too).
    */
   async bundle(msgs: Iterable<Outgoing>, timeoutMs?: number): Promise<void> {
     const bundleId = this.nextBundleId;
     this.nextBundleId = this.nextBundleId >= 0xffffffff ? 1 : this.nextBundleId + 1;
     const flags = { atomic: true, ordered: true };
-    const tracker: ErrorTracker = { first: this.nextXidValue, last: this.nextXidValue, errors: [] };
+    const tracker: ErrorTracker = { first: -1, last: -1, errors: [] };
     const fail = (commitErr: OpenFlowErrorReply | undefined): BundleError => {
       const inner = tracker.errors[0];
       const error = inner ?? commitErr!;
       const index = inner ? ((inner.xid - tracker.first) >>> 0) : undefined;
       return new BundleError(bundleId, error, index, commitErr ? [...tracker.errors, commitErr] : [...tracker.errors]);
     };
-    const { first, last, frames } = this.encodeAll(msgs, (m, xid) => ({
-      type: 'bundle_add',
-      xid,
-      bundleId,
-      flags,
-      message: { ...m, xid } as OfMessage,
-    }));
-    tracker.first = first;
-    tracker.last = last;
+    const discard = (): Promise<unknown> =>
+      this.request({ type: 'bundle_control', bundleId, ctrlType: 'discard_request', flags }, timeoutMs).catch(
+        () => undefined,
+      );
     try {
       await this.request({ type: 'bundle_control', bundleId, ctrlType: 'open_request', flags }, timeoutMs);
     } catch (err) {
@@ -519,14 +518,21 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
     }
     this.trackers.add(tracker);
     try {
-      await this.enqueueAll(frames);
+      try {
+        await this.streamEncoded(
+          msgs,
+          (m, xid) => ({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } as OfMessage }),
+          tracker,
+        );
+      } catch (err) {
+        if (err instanceof MessageEncodeError && this._state === 'connected') await discard();
+        throw err;
+      }
       // Adds that fail to parse are rejected at add time and would be silently left out of the
       // commit: check before committing.
       await this.barrier(timeoutMs);
       if (tracker.errors.length) {
-        await this.request({ type: 'bundle_control', bundleId, ctrlType: 'discard_request', flags }, timeoutMs).catch(
-          () => undefined,
-        );
+        await discard();
         throw fail(undefined);
       }
       try {
@@ -570,40 +576,44 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
   // Internals: queue
 
   /**
-   * Encode messages with consecutive xids into large buffers (one allocation per ~256 KiB
-   * instead of one socket write per message).
+   * Encode messages with consecutive xids into ~256 KiB buffers and queue each as soon as it
+   * is full, so the switch processes earlier messages while we encode later ones. Records the
+   * xid range in `tracker`. Returns the number of messages sent.
    */
-  private encodeAll(
+  private async streamEncoded(
     msgs: Iterable<Outgoing>,
     wrap: (m: Outgoing, xid: number) => OfMessage,
-  ): { first: number; last: number; frames: Buffer[] } {
-    const frames: Buffer[] = [];
+    tracker: ErrorTracker,
+  ): Promise<number> {
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    let first = -1;
-    let last = -1;
+    let index = 0;
+    const push = async (): Promise<void> => {
+      if (!batchBytes) return;
+      const chunk = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes);
+      batch = [];
+      batchBytes = 0;
+      this.assertConnected();
+      if (!this.enqueue(chunk)) await this.waitDrain();
+    };
     for (const m of msgs) {
       const xid = this.nextXid();
-      if (first < 0) first = xid;
-      last = xid;
-      const b = encodeMessage(wrap(m, xid));
+      let b: Buffer;
+      try {
+        b = encodeMessage(wrap(m, xid));
+      } catch (err) {
+        await push();
+        throw new MessageEncodeError(index, err as Error);
+      }
+      if (index === 0) tracker.first = xid;
+      tracker.last = xid;
+      index++;
       batch.push(b);
       batchBytes += b.length;
-      if (batchBytes >= WRITE_CHUNK) {
-        frames.push(Buffer.concat(batch, batchBytes));
-        batch = [];
-        batchBytes = 0;
-      }
+      if (batchBytes >= WRITE_CHUNK) await push();
     }
-    if (batchBytes) frames.push(batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes));
-    return { first, last, frames };
-  }
-
-  private async enqueueAll(frames: readonly Buffer[]): Promise<void> {
-    for (const f of frames) {
-      this.assertConnected();
-      if (!this.enqueue(f)) await this.waitDrain();
-    }
+    await push();
+    return index;
   }
 
   private assertConnected(): void {

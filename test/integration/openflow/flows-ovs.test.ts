@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleError, OpenFlowChannel, type Outgoing } from '../../../src/openflow/channel.js';
+import { BundleError, MessageEncodeError, OpenFlowChannel, type Outgoing } from '../../../src/openflow/channel.js';
 import type { Action, FlowStats, GroupModBody, Instruction, Match } from '../../../src/openflow/types.js';
 import { ovsEnv, type OvsEnv } from './ovs-env.js';
 
@@ -342,6 +342,19 @@ describe('flows, groups, meters and bundles against ovs-vswitchd', () => {
     const after = (await ch.dumpFlows()).map(comparable);
     expect(after).toEqual(before);
     // The channel is still usable.
+    await ch.barrier();
+  });
+
+  it('a bundle with a message the codec cannot encode is discarded; nothing changes', async () => {
+    const before = (await ch.dumpFlows()).map(comparable);
+    const flows = [
+      fm(23, 1, 0x501n, { eth_type: IP, reg1: 1 }, [apply({ type: 'output', port: 1 })]),
+      fm(23, 2, 0x502n, { ipv4_dst: '10.0.0.1' }, [apply({ type: 'output', port: 1 })]), // missing eth_type prerequisite
+    ];
+    const err = await ch.bundle(flows).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MessageEncodeError);
+    expect((err as MessageEncodeError).index).toBe(1);
+    expect((await ch.dumpFlows()).map(comparable)).toEqual(before);
     await ch.barrier();
   });
 
