@@ -38,6 +38,8 @@ export interface OutputRecord {
   readonly maxLen?: number;
   readonly userdata?: Buffer;
   readonly reason?: PacketInReason;
+  /** Meters the packet passed (meter instructions of the flows it hit), if any. */
+  readonly meters?: readonly number[];
 }
 
 export interface TraceHit {
@@ -169,6 +171,7 @@ interface WalkState {
   readonly outputs: OutputRecord[];
   readonly trace: TraceHit[];
   readonly ambiguous: TraceHit[];
+  readonly meters: number[];
   depth: number;
   halted: boolean;
 }
@@ -332,7 +335,7 @@ export class FakeOFTable {
   // Walking packets
 
   walk(packet: PacketFields): WalkResult {
-    const st: WalkState = { outputs: [], trace: [], ambiguous: [], depth: 0, halted: false };
+    const st: WalkState = { outputs: [], trace: [], ambiguous: [], meters: [], depth: 0, halted: false };
     const p: PacketFields = { ...packet };
     if (p.in_port === undefined) throw new FakeTableError('unsupported', 'packet needs in_port');
     const actionSet = new Map<string, Action>();
@@ -406,6 +409,7 @@ export class FakeOFTable {
           gotoTable = i.tableId;
           break;
         case 'meter':
+          st.meters.push(i.meterId);
           break;
         default:
           throw new FakeTableError('unsupported', `instruction ${i.type}`);
@@ -422,7 +426,8 @@ export class FakeOFTable {
     this.execActions(ordered, p, st, -1);
   }
 
-  private output(port: PortNo, p: PacketFields, st: WalkState, extra: Partial<OutputRecord> = {}): void {
+  private output(port: PortNo, p: PacketFields, st: WalkState, more: Partial<OutputRecord> = {}): void {
+    const extra: Partial<OutputRecord> = st.meters.length ? { ...more, meters: [...st.meters] } : more;
     if (port === 'in_port') {
       st.outputs.push({ port: p.in_port!, packet: { ...p }, ...extra });
       return;
@@ -507,7 +512,7 @@ export class FakeOFTable {
     const buckets = g.groupType === 'all' ? g.buckets : g.buckets.slice(0, 1);
     for (const b of buckets) {
       const clone: PacketFields = { ...p };
-      const sub: WalkState = { ...st, halted: false };
+      const sub: WalkState = { ...st, meters: [...st.meters], halted: false };
       this.execActions(b.actions, clone, sub, -1);
       st.depth = sub.depth;
     }

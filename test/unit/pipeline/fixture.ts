@@ -5,14 +5,18 @@
  *   red   (key 2) 10.1.0.0/24, DHCP off: r1 (hv1, ofport 3, same IP as b1), r2 (hv2)
  *   green (key 3) 10.3.0.0/24          : g1 (hv2), g2 (hv3) — no local port
  * Records are replaced (never mutated) on change, as the controller's cache does.
+ * Routers (none in the standard cloud): `addRouter`, `attach` (an interface port on a subnet),
+ * `detach`; `viewAs(name)` is the same cloud as another chassis' controller sees it.
  */
 import type {
   ChassisInfo,
   Encap,
+  L3Mode,
   LocalBinding,
   LocalTopology,
   NetworkInfo,
   PortInfo,
+  RouterInfo,
   SubnetInfo,
 } from '../../../src/controller/topology.js';
 
@@ -20,7 +24,14 @@ export const GENEVE_OFPORT = 100;
 export const VXLAN_OFPORT = 101;
 
 export function mac(key: number): string {
-  return `fa:16:3e:00:00:${key.toString(16).padStart(2, '0')}`;
+  const h = (n: number): string => n.toString(16).padStart(2, '0');
+  return `fa:16:3e:00:${h((key >> 8) & 0xff)}:${h(key & 0xff)}`;
+}
+
+export const ROUTER_INTERFACE = 'network:router_interface_distributed';
+
+export function router(id: string, key: number, extra: Partial<RouterInfo> = {}): RouterInfo {
+  return { id, name: id, key, adminStateUp: true, routes: [], interfaces: [], ...extra };
 }
 
 export function network(id: string, key: number, extra: Partial<NetworkInfo> = {}): NetworkInfo {
@@ -71,6 +82,8 @@ export class World {
   ports = new Map<string, PortInfo>();
   local = new Map<string, LocalBinding>();
   tunnelOfport: Partial<Record<Encap, number>> = { geneve: GENEVE_OFPORT };
+  routers = new Map<string, RouterInfo>();
+  l3Mode: L3Mode = 'proactive';
 
   static standard(encap: Encap = 'geneve'): World {
     const w = new World();
@@ -126,6 +139,50 @@ export class World {
     this.ports.delete(id);
     this.local.delete(id);
   }
+  addRouter(r: RouterInfo): void {
+    this.routers.set(r.id, r);
+  }
+  updateRouter(id: string, change: Partial<RouterInfo>): void {
+    const r = this.routers.get(id);
+    if (!r) throw new Error(`no router ${id}`);
+    this.routers.set(id, { ...r, ...change });
+  }
+  /** Adds a router interface port `<router>-<subnet>` (key `key`, MAC mac(key)) with address `ip`. */
+  attach(routerId: string, subnetId: string, ip: string, key: number): PortInfo {
+    const s = this.subnets.get(subnetId);
+    const r = this.routers.get(routerId);
+    if (!s || !r) throw new Error(`no subnet ${subnetId} or router ${routerId}`);
+    const p = port(`${routerId}-${subnetId}`, key, s.networkId, subnetId, ip, undefined, {
+      deviceOwner: ROUTER_INTERFACE,
+      deviceId: routerId,
+      portSecurityEnabled: false,
+    });
+    this.addPort(p);
+    this.updateRouter(routerId, { interfaces: [...new Set([...r.interfaces, p.id])].sort() });
+    return p;
+  }
+  detach(routerId: string, subnetId: string): void {
+    const id = `${routerId}-${subnetId}`;
+    this.removePort(id);
+    const r = this.routers.get(routerId);
+    if (r) this.updateRouter(routerId, { interfaces: r.interfaces.filter((x) => x !== id) });
+  }
+  /** The same cloud seen by chassis `name`: its ports bound at ofport 200 + key, the others remote. */
+  viewAs(name: string): World {
+    const w = new World();
+    const all = new Map<string, ChassisInfo>([[this.chassis.name, this.chassis], ...this.remoteChassis]);
+    const me = all.get(name);
+    if (!me) throw new Error(`no chassis ${name}`);
+    w.chassis = me.name === this.chassis.name ? me : { ...me, encap: this.chassis.encap };
+    w.remoteChassis = new Map([...all].filter(([n]) => n !== name));
+    w.networks = new Map(this.networks);
+    w.subnets = new Map(this.subnets);
+    w.routers = new Map(this.routers);
+    w.l3Mode = this.l3Mode;
+    w.tunnelOfport = { ...this.tunnelOfport };
+    for (const p of this.ports.values()) w.addPort(p, p.chassis === name ? 200 + p.key : undefined);
+    return w;
+  }
   port(id: string): PortInfo {
     const p = this.ports.get(id);
     if (!p) throw new Error(`no port ${id}`);
@@ -141,6 +198,8 @@ export class World {
       ports: new Map(this.ports),
       local: new Map(this.local),
       tunnelOfport: { ...this.tunnelOfport },
+      routers: new Map(this.routers),
+      l3Mode: this.l3Mode,
     };
   }
 }
