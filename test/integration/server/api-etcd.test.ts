@@ -2,15 +2,13 @@
  * The API's transactional guarantees on etcd (a private etcd started by the test): the same
  * races as the unit concurrency tests, through the etcd driver.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/store/open.js';
 import { EtcdProcess } from '../../support/etcd.js';
 import { expectFault, netWithSubnet, startApi, type Harness } from '../../unit/server/helpers.js';
 
-const haveEtcd = existsSync(process.env.ETCD_BIN ?? '/usr/bin/etcd');
 
-describe.skipIf(!haveEtcd)('API on etcd', () => {
+describe('API on etcd', () => {
   let etcd: EtcdProcess;
   let h: Harness;
   beforeAll(async () => {
