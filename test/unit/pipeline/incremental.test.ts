@@ -13,9 +13,9 @@ import {
   updateDesired,
   type PipelineMessage,
 } from '../../../src/pipeline/index.js';
-import type { LocalTopology } from '../../../src/controller/topology.js';
+import type { HostRoute, LocalTopology } from '../../../src/controller/topology.js';
 import { FakeOFTable } from '../../support/fake-oftable.js';
-import { World, network, port, subnet } from './fixture.js';
+import { World, network, port, router, subnet } from './fixture.js';
 import { switchFor } from './harness.js';
 
 type Op =
@@ -33,7 +33,32 @@ type Op =
   | { k: 'pairs'; id: string; ip: string | null }
   | { k: 'mac'; id: string; n: number }
   | { k: 'addNetwork'; id: string; key: number }
-  | { k: 'tunnelPort'; ofport: number };
+  | { k: 'tunnelPort'; ofport: number }
+  | { k: 'routerAdd'; id: RouterId }
+  | { k: 'routerRemove'; id: RouterId }
+  | { k: 'routerAdmin'; id: RouterId }
+  | { k: 'attach'; id: RouterId; net: string }
+  | { k: 'detach'; id: RouterId; net: string }
+  | { k: 'routes'; id: RouterId; which: 0 | 1 | 2 }
+  | { k: 'ifaceMac'; id: RouterId; net: string; n: number }
+  | { k: 'ifaceAdmin'; id: RouterId; net: string }
+  | { k: 'l3Mode' };
+
+type RouterId = 'rA' | 'rB';
+/** rA may attach blue, green, violet; rB red, green, violet (a router never gets overlapping subnets). */
+const ROUTERS: Record<RouterId, { key: number; nets: Record<string, { key: number; ip: string }>; routes: HostRoute[][] }> = {
+  rA: {
+    key: 7,
+    nets: { blue: { key: 71, ip: '10.1.0.1' }, green: { key: 73, ip: '10.3.0.1' }, violet: { key: 74, ip: '10.4.0.1' } },
+    routes: [[], [{ destination: '172.16.0.0/16', nexthop: '10.1.0.13' }], [{ destination: '0.0.0.0/0', nexthop: '10.3.0.31' }, { destination: '172.16.3.0/24', nexthop: '10.3.0.32' }]],
+  },
+  rB: {
+    key: 8,
+    nets: { red: { key: 82, ip: '10.1.0.254' }, green: { key: 83, ip: '10.3.0.254' }, violet: { key: 84, ip: '10.4.0.254' } },
+    routes: [[], [{ destination: '172.16.0.0/16', nexthop: '10.1.0.22' }], [{ destination: '0.0.0.0/0', nexthop: '10.3.0.32' }]],
+  },
+};
+const routerArb = fc.constantFrom<RouterId>('rA', 'rB');
 
 const PORT_IDS = ['b1', 'b2', 'b3', 'b4', 'b5', 'r1', 'r2', 'g1', 'g2', 'n1', 'n2', 'n3'];
 const NETS = ['blue', 'red', 'green', 'violet'];
@@ -61,7 +86,25 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('mac' as const), id: fc.constantFrom(...PORT_IDS), n: fc.integer({ min: 0x60, max: 0x62 }) }),
   fc.record({ k: fc.constant('addNetwork' as const), id: fc.constant('violet'), key: fc.constant(4) }),
   fc.record({ k: fc.constant('tunnelPort' as const), ofport: fc.constantFrom(100, 200) }),
+  fc.record({ k: fc.constant('routerAdd' as const), id: routerArb }),
+  fc.record({ k: fc.constant('routerRemove' as const), id: routerArb }),
+  fc.record({ k: fc.constant('routerAdmin' as const), id: routerArb }),
+  fc.record({ k: fc.constant('attach' as const), id: routerArb, net: fc.constantFrom(...NETS) }),
+  fc.record({ k: fc.constant('attach' as const), id: routerArb, net: fc.constantFrom(...NETS) }),
+  fc.record({ k: fc.constant('detach' as const), id: routerArb, net: fc.constantFrom(...NETS) }),
+  fc.record({ k: fc.constant('routes' as const), id: routerArb, which: fc.constantFrom(0 as const, 1 as const, 2 as const) }),
+  fc.record({ k: fc.constant('ifaceMac' as const), id: routerArb, net: fc.constantFrom(...NETS), n: fc.integer({ min: 0x70, max: 0x71 }) }),
+  fc.record({ k: fc.constant('ifaceAdmin' as const), id: routerArb, net: fc.constantFrom(...NETS) }),
+  fc.record({ k: fc.constant('l3Mode' as const) }),
 );
+
+/** The standard cloud plus router rA on blue and green (so plain port ops interact with routing). */
+function routedWorld(): World {
+  const w = World.standard();
+  applyOp(w, { k: 'attach', id: 'rA', net: 'blue' });
+  applyOp(w, { k: 'attach', id: 'rA', net: 'green' });
+  return w;
+}
 
 function applyOp(w: World, op: Op): void {
   const has = (id: string): boolean => w.ports.has(id);
@@ -128,6 +171,44 @@ function applyOp(w: World, op: Op): void {
     case 'tunnelPort':
       w.tunnelOfport = { geneve: op.ofport };
       return;
+    case 'routerAdd':
+      if (!w.routers.has(op.id)) w.addRouter(router(op.id, ROUTERS[op.id].key));
+      return;
+    case 'routerRemove':
+      w.routers.delete(op.id);
+      return;
+    case 'routerAdmin': {
+      const r = w.routers.get(op.id);
+      if (r) w.updateRouter(op.id, { adminStateUp: !r.adminStateUp });
+      return;
+    }
+    case 'attach': {
+      const spec = ROUTERS[op.id].nets[op.net];
+      const sub = SUBNET_OF[op.net];
+      if (!spec || !w.subnets.has(sub) || w.ports.has(`${op.id}-${sub}`)) return;
+      if (!w.routers.has(op.id)) w.addRouter(router(op.id, ROUTERS[op.id].key));
+      w.attach(op.id, sub, spec.ip, spec.key);
+      return;
+    }
+    case 'detach':
+      if (w.routers.has(op.id)) w.detach(op.id, SUBNET_OF[op.net]);
+      return;
+    case 'routes':
+      if (w.routers.has(op.id)) w.updateRouter(op.id, { routes: ROUTERS[op.id].routes[op.which] });
+      return;
+    case 'ifaceMac': {
+      const id = `${op.id}-${SUBNET_OF[op.net]}`;
+      if (has(id)) w.updatePort(id, { macAddress: `fa:16:3e:00:02:${op.n.toString(16)}` });
+      return;
+    }
+    case 'ifaceAdmin': {
+      const id = `${op.id}-${SUBNET_OF[op.net]}`;
+      if (has(id)) w.updatePort(id, { adminStateUp: !w.port(id).adminStateUp });
+      return;
+    }
+    case 'l3Mode':
+      w.l3Mode = w.l3Mode === 'proactive' ? 'reactive' : 'proactive';
+      return;
   }
 }
 
@@ -158,7 +239,7 @@ describe('incremental == from scratch', () => {
   it('after random sequences of topology changes', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 12 }), (ops) => {
-        const w = World.standard();
+        const w = routedWorld();
         const h = new Harness(w.snapshot());
         for (const op of ops) {
           applyOp(w, op);
@@ -179,7 +260,7 @@ describe('incremental == from scratch', () => {
   it('change then revert restores the switch exactly', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 8 }), (ops) => {
-        const w = World.standard();
+        const w = routedWorld();
         const original = w.snapshot();
         const h = new Harness(original);
         const before = h.table.dump();
