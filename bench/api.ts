@@ -1,0 +1,330 @@
+/**
+ * Neutron API benchmark: a real `wyvern server` equivalent (NeutronApi on a store, listening on
+ * 127.0.0.1:0) driven over HTTP, for sqlite and etcd side by side:
+ *
+ * - sustained port creates/s on one network with a /16 subnet (N concurrent keep-alive clients);
+ * - `GET /v2.0/ports` latency with that many ports (p50/p99 over 20 sequential lists);
+ * - watch delivery latency: client sends the POST → a store watcher (a separate etcd client for
+ *   etcd, an in-process watcher for sqlite) sees the new port; idle (one request at a time) and
+ *   under the create load.
+ *
+ * The load generator runs in a worker thread (plain node:http with a keepAlive Agent, no fetch),
+ * so its CPU is not spent on the server's event loop (the machine's cores are still shared).
+ * Starts its own etcd (test/support/etcd.ts) and stops it. Last line: `RESULT {json}`.
+ *
+ *   npm run bench:api                 10,000 creates, 32 clients
+ *   npm run bench:api -- --quick      1,000 creates (smoke run)
+ *   flags: --ports N --concurrency C --drivers sqlite,etcd
+ *   profile the server: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/api.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { NeutronApi } from '../src/server/app.js';
+import { EtcdStore } from '../src/store/etcd.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store, Watch } from '../src/store/types.js';
+import { PORTS_PREFIX } from '../src/model/keys.js';
+import { EtcdProcess } from '../test/support/etcd.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = argv.includes('--quick');
+const PORTS = Number(flag('ports') ?? (QUICK ? 1000 : 10_000));
+const CONCURRENCY = Number(flag('concurrency') ?? 32);
+const WARMUP = QUICK ? 200 : 500;
+const LISTS = 20;
+const WATCH_SAMPLES = QUICK ? 50 : 200;
+const DRIVERS = (flag('drivers') ?? 'sqlite,etcd').split(',');
+const PROJECT = 'bench';
+
+/** Absolute wall-clock milliseconds with sub-ms resolution, comparable across threads. */
+const now = (): number => performance.timeOrigin + performance.now();
+
+// ---- the load generator (a worker thread; plain CommonJS so it needs no TypeScript loader) ----
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+const now = () => performance.timeOrigin + performance.now();
+let agent;
+function call(base, method, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers = { 'X-Project-Id': '${PROJECT}', Accept: 'application/json' };
+    if (data) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = data.length; }
+    const req = http.request(base + path, { method, agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+parentPort.on('message', async (m) => {
+  try {
+    if (m.op === 'creates') {
+      agent = new http.Agent({ keepAlive: true, maxSockets: m.concurrency });
+      const sent = {};
+      const latencies = [];
+      const statuses = {};
+      let next = 0;
+      let firstError;
+      const worker = async () => {
+        while (next < m.count) {
+          const name = m.namePrefix + (next++);
+          const t0 = now();
+          sent[name] = t0;
+          const r = await call(m.base, 'POST', '/v2.0/ports', { port: { network_id: m.networkId, name } });
+          latencies.push(now() - t0);
+          statuses[r.status] = (statuses[r.status] || 0) + 1;
+          if (r.status !== 201 && firstError === undefined) firstError = r.text.slice(0, 300);
+        }
+      };
+      const start = now();
+      await Promise.all(Array.from({ length: m.concurrency }, worker));
+      const elapsedMs = now() - start;
+      agent.destroy();
+      parentPort.postMessage({ ok: true, elapsedMs, sent, latencies, statuses, firstError });
+    } else if (m.op === 'lists') {
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const latencies = [];
+      let count = -1;
+      let bytes = 0;
+      for (let i = 0; i < m.count; i++) {
+        const t0 = now();
+        const r = await call(m.base, 'GET', '/v2.0/ports');
+        latencies.push(now() - t0);
+        if (r.status !== 200) throw new Error('list failed: ' + r.status + ' ' + r.text.slice(0, 300));
+        bytes = r.text.length;
+        if (i === 0) count = JSON.parse(r.text).ports.length;
+      }
+      agent.destroy();
+      parentPort.postMessage({ ok: true, latencies, count, bytes });
+    }
+  } catch (err) {
+    parentPort.postMessage({ ok: false, error: String(err && err.stack || err) });
+  }
+});
+`;
+
+interface CreatesResult {
+  elapsedMs: number;
+  sent: Record<string, number>;
+  latencies: number[];
+  statuses: Record<string, number>;
+  firstError?: string;
+}
+interface ListsResult {
+  latencies: number[];
+  count: number;
+  bytes: number;
+}
+
+class LoadGenerator {
+  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+
+  run<T>(msg: Record<string, unknown>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { ok: boolean; error?: string } & T) => (m.ok ? resolve(m) : reject(new Error(m.error))));
+      this.worker.once('error', reject);
+      this.worker.postMessage(msg);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+function pct(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const setupAgent = new Agent({ keepAlive: true });
+function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, Record<string, unknown>> }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = { 'X-Project-Id': PROJECT };
+    if (data) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+    const req = request(base + path, { method, agent: setupAgent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** Watches `/nb/ports/` and records when each port name was first seen. */
+class NameWatcher {
+  readonly seen = new Map<string, number>();
+  private watch?: Watch;
+
+  async start(store: Store): Promise<void> {
+    this.watch = store.watch(PORTS_PREFIX, (await store.revision()) + 1, {
+      onEvents: (events) => {
+        const t = now();
+        for (const e of events) {
+          if (e.type !== 'put' || e.value === undefined) continue;
+          const name = (JSON.parse(e.value) as { name: string }).name;
+          if (!this.seen.has(name)) this.seen.set(name, t);
+        }
+      },
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let a remote watch connect
+  }
+
+  /** Delivery latencies for the names sent (waits a little for stragglers). */
+  async latencies(sent: Record<string, number>): Promise<{ values: number[]; missing: number }> {
+    const names = Object.keys(sent);
+    const deadline = Date.now() + 5000;
+    while (names.some((n) => !this.seen.has(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const values: number[] = [];
+    let missing = 0;
+    for (const n of names) {
+      const t = this.seen.get(n);
+      if (t === undefined) missing++;
+      else values.push(t - sent[n]);
+    }
+    return { values, missing };
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.cancel();
+  }
+}
+
+interface Row {
+  driver: string;
+  createsPerSec: number;
+  createP50Ms: number;
+  createP99Ms: number;
+  createErrors: number;
+  listPorts: number;
+  listBytes: number;
+  listP50Ms: number;
+  listP99Ms: number;
+  watchP50Ms: number;
+  watchP99Ms: number;
+  watchLoadP50Ms: number;
+  watchLoadP99Ms: number;
+  watchMissing: number;
+}
+
+async function measure(driver: string, store: Store, watcherStore: Store, load: LoadGenerator): Promise<Row> {
+  const api = new NeutronApi(store, { onError: (e) => process.stderr.write(`server error: ${String(e)}\n`) });
+  const { server, url } = await api.listen('127.0.0.1', 0);
+  const watcher = new NameWatcher();
+  try {
+    const net = await call(url, 'POST', '/v2.0/networks', { network: { name: 'bench' } });
+    if (net.status !== 201) throw new Error(`network create: ${JSON.stringify(net.body)}`);
+    const networkId = net.body.network.id as string;
+    const sub = await call(url, 'POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: '10.0.0.0/16' } });
+    if (sub.status !== 201) throw new Error(`subnet create: ${JSON.stringify(sub.body)}`);
+    await watcher.start(watcherStore);
+
+    process.stderr.write(`[${driver}] warm-up ${WARMUP} creates\n`);
+    await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: WARMUP, concurrency: CONCURRENCY, namePrefix: 'w-' });
+    process.stderr.write(`[${driver}] ${PORTS - WARMUP} creates, ${CONCURRENCY} clients\n`);
+    const c = await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: PORTS - WARMUP, concurrency: CONCURRENCY, namePrefix: 'c-' });
+    const underLoad = await watcher.latencies(c.sent);
+    const errors = Object.entries(c.statuses).filter(([s]) => s !== '201').reduce((n, [, k]) => n + k, 0);
+    if (errors > 0) process.stderr.write(`[${driver}] ${errors} failed creates ${JSON.stringify(c.statuses)}: ${c.firstError}\n`);
+
+    process.stderr.write(`[${driver}] ${LISTS} lists\n`);
+    const l = await load.run<ListsResult>({ op: 'lists', base: url, count: LISTS });
+
+    process.stderr.write(`[${driver}] ${WATCH_SAMPLES} sequential creates for watch latency\n`);
+    const w = await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: WATCH_SAMPLES, concurrency: 1, namePrefix: 'l-' });
+    const idle = await watcher.latencies(w.sent);
+    return {
+      driver,
+      createsPerSec: c.latencies.length / (c.elapsedMs / 1000),
+      createP50Ms: pct(c.latencies, 50),
+      createP99Ms: pct(c.latencies, 99),
+      createErrors: errors,
+      listPorts: l.count,
+      listBytes: l.bytes,
+      listP50Ms: pct(l.latencies, 50),
+      listP99Ms: pct(l.latencies, 99),
+      watchP50Ms: pct(idle.values, 50),
+      watchP99Ms: pct(idle.values, 99),
+      watchLoadP50Ms: pct(underLoad.values, 50),
+      watchLoadP99Ms: pct(underLoad.values, 99),
+      watchMissing: idle.missing + underLoad.missing,
+    };
+  } finally {
+    await watcher.stop();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(() => r(undefined)));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'wyvern-bench-api-'));
+  const rows: Row[] = [];
+  const load = new LoadGenerator();
+  let etcd: EtcdProcess | undefined;
+  try {
+    if (DRIVERS.includes('sqlite')) {
+      const sqlite = SqliteStore.open(join(dir, 'nb.sqlite'));
+      rows.push(await measure('sqlite', sqlite, sqlite, load));
+      await sqlite.close();
+    }
+    if (DRIVERS.includes('etcd')) {
+      etcd = await EtcdProcess.start();
+      const prefix = `/bench-api-${Date.now().toString(36)}/`;
+      const store = await EtcdStore.connect({ hosts: [etcd.url], prefix });
+      const watcherStore = await EtcdStore.connect({ hosts: [etcd.url], prefix });
+      try {
+        rows.push(await measure('etcd', store, watcherStore, load));
+      } finally {
+        await watcherStore.close();
+        await store.close();
+      }
+    }
+  } finally {
+    await load.stop();
+    await etcd?.stop();
+    setupAgent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const cpus = os.cpus();
+  const machine = `${cpus[0]?.model ?? '?'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  console.log(`machine: ${machine}`);
+  console.log(`API benchmark: ${PORTS} ports (${WARMUP} warm-up) on one /16, ${CONCURRENCY} keep-alive clients in a worker thread; ${LISTS} lists; ${WATCH_SAMPLES} idle watch samples`);
+  const header = ['driver', 'creates/s', 'create p50', 'create p99', 'errors', 'list n', 'list p50', 'list p99', 'watch p50', 'watch p99', 'load p50', 'load p99'];
+  const widths = [8, 10, 11, 11, 7, 7, 9, 9, 10, 10, 9, 9];
+  console.log(header.map((h, i) => (i === 0 ? h.padEnd(widths[i]) : h.padStart(widths[i]))).join(''));
+  for (const r of rows) {
+    const cells = [r.driver, f(r.createsPerSec), f(r.createP50Ms, 1), f(r.createP99Ms, 1), String(r.createErrors), String(r.listPorts), f(r.listP50Ms, 1), f(r.listP99Ms, 1), f(r.watchP50Ms, 2), f(r.watchP99Ms, 2), f(r.watchLoadP50Ms, 1), f(r.watchLoadP99Ms, 1)];
+    console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(''));
+  }
+  console.log('(ms; watch = client sends POST → store watcher sees the port, one request at a time; load = the same during the create run)');
+  const goals = { sqliteCreatesPerSec: 1000, etcdCreatesPerSec: 300, listP50Ms: 200, watchP99Ms: 10 };
+  const result: Record<string, unknown> = {};
+  for (const { driver, ...rest } of rows) {
+    result[driver] = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 100) / 100 : v]));
+  }
+  console.log(`RESULT ${JSON.stringify({ ports: PORTS, concurrency: CONCURRENCY, machine, goals, drivers: result })}`);
+}
+
+await main();
