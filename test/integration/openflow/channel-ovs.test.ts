@@ -54,6 +54,21 @@ describe('OpenFlow channel against ovs-vswitchd', () => {
     }
   });
 
+  it('connects actively over TCP to a switch listening with ptcp:', async () => {
+    const port = 20000 + (process.pid % 20000);
+    await env.ovs.vsctl('set-controller', 'br0', `ptcp:${port}:127.0.0.1`);
+    try {
+      const ch = OpenFlowChannel.connect(`tcp:127.0.0.1:${port}`, { reconnect: { initialMs: 50, maxMs: 200 } });
+      channels.push(ch);
+      const info = await ch.ready(10_000);
+      expect(info.datapathId).toBe(DPID);
+      await ch.barrier();
+      ch.close();
+    } finally {
+      await env.ovs.vsctl('del-controller', 'br0');
+    }
+  });
+
   it('a PACKET_OUT to CONTROLLER comes back as a PACKET_IN with the same data', async () => {
     const ch = connect();
     await ch.ready();
