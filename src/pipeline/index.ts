@@ -27,6 +27,7 @@ export {
   reactiveDeleteForRouter,
   reactiveFlow,
   reactiveFlowMod,
+  reactiveInvalidations,
   routeLookup,
   routerInterfaceOn,
   routerInterfaces,

@@ -96,6 +96,49 @@ export function reactiveDeleteAll(): FlowModMessage {
   return deleteReactive(reactiveCookie(0), OWNER_KIND_COOKIE_MASK, {});
 }
 
+/**
+ * The reactive flows a topology change makes stale, as flow_mod deletes (send them with, or
+ * right after, the diff of the same change): every destination port whose record, binding
+ * (ofport) or network / subnets / remote chassis changed; every router whose record changed or
+ * went away; everything when the chassis, its tunnel ports, or the mode (reactive → proactive:
+ * proactive flows replace them) change. Empty when prev was not in reactive mode.
+ */
+export function reactiveInvalidations(prev: LocalTopology, next: LocalTopology): FlowModMessage[] {
+  if ((prev.l3Mode ?? 'proactive') !== 'reactive') return [];
+  if (
+    (next.l3Mode ?? 'proactive') !== 'reactive' ||
+    JSON.stringify(prev.chassis) !== JSON.stringify(next.chassis) ||
+    JSON.stringify(prev.tunnelOfport) !== JSON.stringify(next.tunnelOfport)
+  ) {
+    return [reactiveDeleteAll()];
+  }
+  const ports = new Set<number>();
+  const nets = new Set<string>();
+  for (const [id, n] of prev.networks) if (next.networks.get(id) !== n) nets.add(id);
+  for (const [, s] of prev.subnets) if (next.subnets.get(s.id) !== s) nets.add(s.networkId);
+  const chassis = new Set<string>();
+  for (const [name, c] of prev.remoteChassis) {
+    const d = next.remoteChassis.get(name);
+    if (d !== c && JSON.stringify(d) !== JSON.stringify(c)) chassis.add(name);
+  }
+  for (const [id, p] of prev.ports) {
+    if (
+      next.ports.get(id) !== p ||
+      prev.local.get(id)?.ofport !== next.local.get(id)?.ofport ||
+      nets.has(p.networkId) ||
+      (p.chassis !== undefined && chassis.has(p.chassis))
+    ) {
+      ports.add(p.key);
+    }
+  }
+  const routers = new Set<number>();
+  for (const [id, r] of prev.routers ?? []) if (next.routers?.get(id) !== r) routers.add(r.key);
+  return [
+    ...[...routers].sort((a, b) => a - b).map(reactiveDeleteForRouter),
+    ...[...ports].sort((a, b) => a - b).map(reactiveDeleteForPort),
+  ];
+}
+
 /** A router interface as the controller needs it to answer ICMP. */
 export interface RouterInterfaceInfo {
   readonly routerKey: number;

@@ -27,6 +27,7 @@ import {
   reactiveDeleteForRouter,
   reactiveFlow,
   reactiveFlowMod,
+  reactiveInvalidations,
   routeLookup,
   routerInterfaceOn,
   tableId,
@@ -406,6 +407,43 @@ describe('reactive mode', () => {
     updateDesired(desired, reactiveTopo, w.snapshot());
     send(diff(desired, installed));
     expect(table.dump()).toBe(proactive.dump());
+  });
+});
+
+describe('reactive invalidation', () => {
+  it('deletes the flows toward a port that moved, and nothing for unrelated changes', () => {
+    const w = l3World();
+    w.l3Mode = 'reactive';
+    const t0 = w.snapshot();
+    const { table } = switchFor(t0);
+    const install = (ip: string): void => table.apply([reactiveFlowMod(reactiveFlow(t0, R1, ip)!)]);
+    install('10.5.0.52');
+    install('10.3.0.31');
+    // a new port appears: nothing to invalidate; a port changes: only its own flows
+    w.addPort(port('b9', 19, 'blue', 'blue-v4', '10.1.0.19', 'hv3'));
+    const t1 = w.snapshot();
+    expect(reactiveInvalidations(t0, t1)).toEqual([]);
+    w.updatePort('b4', { adminStateUp: false });
+    expect(reactiveInvalidations(t1, w.snapshot())).toEqual([reactiveDeleteForPort(14)]);
+    w.updatePort('b4', { adminStateUp: true });
+    // y2 moves to hv3
+    const t1b = w.snapshot();
+    w.updatePort('y2', { chassis: 'hv3' });
+    const t2 = w.snapshot();
+    const msgs = reactiveInvalidations(t1b, t2);
+    expect(msgs).toEqual([reactiveDeleteForPort(52)]);
+    table.apply(msgs);
+    expect(only(table.walk(routed(w, 'b1', '10.5.0.52')).outputs).port).toBe('controller');
+    expect(only(table.walk(routed(w, 'b1', '10.3.0.31')).outputs).port).toBe(GENEVE_OFPORT);
+    // and the new flow goes to hv3
+    table.apply([reactiveFlowMod(reactiveFlow(t2, R1, '10.5.0.52')!)]);
+    expect(only(table.walk(routed(w, 'b1', '10.5.0.52')).outputs).packet.tun_ipv4_dst).toBe('192.168.0.3');
+    // the router changes: its flows go; back to proactive: everything goes
+    w.updateRouter('r1', { routes: [] });
+    expect(reactiveInvalidations(t2, w.snapshot())).toEqual([reactiveDeleteForRouter(R1)]);
+    w.l3Mode = 'proactive';
+    expect(reactiveInvalidations(t2, w.snapshot())).toHaveLength(1);
+    expect(reactiveInvalidations(w.snapshot(), t2)).toEqual([]);
   });
 });
 
