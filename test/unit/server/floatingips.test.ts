@@ -153,4 +153,50 @@ describe('floating IPs', () => {
     expect(res.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of res.filter((x) => x.status !== 200)) expectFault(r, 409, 'FloatingIPPortAlreadyAssociated');
   });
+
+  it('association racing interface removal: never a floating IP through a removed interface', async () => {
+    for (let round = 0; round < 4; round++) {
+      if (round > 0) expect((await h.req('PUT', `/v2.0/routers/${routerId}/add_router_interface`, { subnet_id: inner.subnet }, P1)).status).toBe(200);
+      const vm = await vmPort();
+      const f = (await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1)).body.floatingip;
+      const [assoc, removed] = await Promise.all([
+        h.req('PUT', `/v2.0/floatingips/${f.id}`, { floatingip: { port_id: vm.id } }, P1),
+        h.req('PUT', `/v2.0/routers/${routerId}/remove_router_interface`, { subnet_id: inner.subnet }, P1),
+      ]);
+      const ifaces = (await allPorts()).filter((p) => p.device_id === routerId && p.device_owner === 'network:router_interface_distributed');
+      if (assoc.status === 200) {
+        expectFault(removed, 409, 'RouterInterfaceInUseByFloatingIP');
+        expect(ifaces).toHaveLength(1);
+        await h.req('PUT', `/v2.0/floatingips/${f.id}`, { floatingip: { port_id: null } }, P1);
+        expect((await h.req('PUT', `/v2.0/routers/${routerId}/remove_router_interface`, { subnet_id: inner.subnet }, P1)).status).toBe(200);
+      } else {
+        expectFault(assoc, 404, 'ExternalGatewayForFloatingIPNotFound');
+        expect(removed.status).toBe(200);
+        expect(ifaces).toHaveLength(0);
+      }
+      await h.req('DELETE', `/v2.0/floatingips/${f.id}`, undefined, P1);
+      await h.req('DELETE', `/v2.0/ports/${vm.id}`, undefined, P1);
+    }
+  });
+
+  it('interface add racing subnet delete: either the interface exists or the subnet is gone', async () => {
+    for (let round = 0; round < 4; round++) {
+      const s = await h.req('POST', '/v2.0/subnets', { subnet: { network_id: inner.net, ip_version: 4, cidr: `10.${10 + round}.0.0/24` } }, P1);
+      const sid = s.body.subnet.id;
+      const [add, del] = await Promise.all([
+        h.req('PUT', `/v2.0/routers/${routerId}/add_router_interface`, { subnet_id: sid }, P1),
+        h.req('DELETE', `/v2.0/subnets/${sid}`, undefined, P1),
+      ]);
+      const orphan = (await allPorts()).filter((p) => p.fixed_ips.some((x) => x.subnet_id === sid));
+      if (add.status === 200) {
+        expectFault(del, 409, 'SubnetInUse');
+        expect(orphan).toHaveLength(1);
+        await h.req('PUT', `/v2.0/routers/${routerId}/remove_router_interface`, { subnet_id: sid }, P1);
+      } else {
+        expect(del.status).toBe(204);
+        expectFault(add, 404, 'SubnetNotFound');
+        expect(orphan).toHaveLength(0);
+      }
+    }
+  });
 });
