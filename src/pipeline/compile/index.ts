@@ -20,7 +20,7 @@ import { compileClassify } from './classify.js';
 import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
 import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
 import { compileL2Network, compileL2Port } from './l2.js';
-import { compileL3Hosts, compileRouter } from './l3.js';
+import { compileL3Hosts, compileRouter, routerView, type RouterView } from './l3.js';
 import { compileMissFlows, compileTunnelClassify } from './pipeline-flows.js';
 import { compilePortSecurity } from './port-security.js';
 import { compileArpResponder, compileDhcpPunt } from './services.js';
@@ -79,6 +79,13 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
   return b.build();
 }
 
+/** Do two views count the same interfaces (same records) on network `netId`? */
+function sameInterfaces(a: RouterView | undefined, b: RouterView | undefined, netId: string): boolean {
+  const x = a?.interfaces.filter((i) => i.network.id === netId) ?? [];
+  const y = b?.interfaces.filter((i) => i.network.id === netId) ?? [];
+  return x.length === y.length && x.every((i, k) => i.port === y[k].port && i.subnet === y[k].subnet && i.network === y[k].network);
+}
+
 /** Every owner that may have flows in this snapshot (for a full compile). */
 export function allOwners(topo: LocalTopology): Owner[] {
   const out: Owner[] = [PIPELINE_OWNER];
@@ -98,9 +105,10 @@ export function allOwners(topo: LocalTopology): Owner[] {
  * - a subnet changed → all ports of its network(s) (DHCP punt);
  * - a remote chassis changed → every network and every port bound to it;
  * - a router is touched when its record changes, one of its interface ports changes, or one of
- *   its networks changes record, presence or subnets → the router and every port of every
- *   network attached to it (old and new: their l3_nexthop flows read the router). A plain VM
- *   port change touches no router. The L3 mode changing → every owner.
+ *   its networks changes record, presence or subnets → the router; and the ports of each
+ *   attached network (old and new) whose counted interface differs, or of every attached
+ *   network when the router's key or active flag changed (their l3_nexthop flows read those).
+ *   A plain VM port change touches no router. The L3 mode changing → every owner.
  */
 export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[] {
   const out = new Map<string, Owner>();
@@ -190,17 +198,29 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     for (const r of [...(pc.routersByNetwork.get(id) ?? []), ...(nc.routersByNetwork.get(id) ?? [])]) touchedRouters.add(r.id);
   }
   for (const id of touchedRouters) {
-    for (const [topo, c] of [
-      [prev, pc],
-      [next, nc],
+    const a = prev.routers?.get(id);
+    const b = next.routers?.get(id);
+    if (a) add({ kind: 'router', key: a.key });
+    if (b) add({ kind: 'router', key: b.key });
+    // Per-destination flows (port owners) read only the router's key and active flag and the
+    // counted interface on their own network: recompile a network's ports when those differ.
+    const va = a && routerView(pc, a.key);
+    const vb = b && routerView(nc, b.key);
+    const all = !va || !vb || va.router.key !== vb.router.key || va.active !== vb.active;
+    const nets = new Set<string>();
+    for (const [topo, r] of [
+      [prev, a],
+      [next, b],
     ] as const) {
-      const r = topo.routers?.get(id);
-      if (!r) continue;
-      add({ kind: 'router', key: r.key });
-      for (const pid of r.interfaces) {
+      for (const pid of r?.interfaces ?? []) {
         const ip = topo.ports.get(pid);
-        for (const p of (ip && c.portsByNetwork.get(ip.networkId)) ?? []) add({ kind: 'port', key: p.key });
+        if (ip) nets.add(ip.networkId);
       }
+    }
+    for (const netId of nets) {
+      if (!all && sameInterfaces(va, vb, netId)) continue;
+      for (const p of pc.portsByNetwork.get(netId) ?? []) add({ kind: 'port', key: p.key });
+      for (const p of nc.portsByNetwork.get(netId) ?? []) add({ kind: 'port', key: p.key });
     }
   }
   for (const id of allPortsOf) {

@@ -259,7 +259,12 @@ describe('router state and changes', () => {
 
     w.detach('r1', 'yellow-v4');
     const after = w.snapshot();
-    updateDesired(desired, before, after);
+    const recompiled = updateDesired(desired, before, after).map(ownerId);
+    // incremental: the router and yellow's ports, not the ports of its other networks
+    expect(recompiled).toContain('router:7');
+    expect(recompiled).toContain('port:51');
+    expect(recompiled).not.toContain('port:11');
+    expect(recompiled).not.toContain('router:8');
     const msgs = diffTracked(desired, installed);
     send(msgs);
     expect(msgs.length).toBeGreaterThan(0);
@@ -279,6 +284,30 @@ describe('router state and changes', () => {
     send(diffTracked(desired, installed));
     expect(table.isOutput(routed(w, 'b1', '10.5.0.51'), 5)).toBe(true);
     expect(table.dump()).toBe(switchFor(w.snapshot()).table.dump());
+  });
+
+  it('a VM port change recompiles that port only, never the router', () => {
+    const w = l3World();
+    const t0 = w.snapshot();
+    w.updatePort('y2', { chassis: 'hv3' });
+    const t1 = w.snapshot();
+    const d = fullCompile(t0);
+    const owners = updateDesired(d, t0, t1).map(ownerId);
+    expect(owners.filter((o) => o.startsWith('router:'))).toEqual([]);
+    expect(owners).toContain('port:52');
+    expect(d.dump()).toBe(fullCompile(t1).dump());
+    expect(only(switchFor(t1).table.walk(routed(w, 'b1', '10.5.0.52')).outputs).packet.tun_ipv4_dst).toBe('192.168.0.3');
+  });
+
+  it('no router flows on a chassis without a local port on any attached network', () => {
+    const w = l3World();
+    w.detach('r1', 'blue-v4');
+    w.detach('r1', 'yellow-v4');
+    const d = fullCompile(w.snapshot()).dump();
+    expect(d).not.toMatch(/owner=router:7 /);
+    expect(d).not.toMatch(/^l3_\w+ prio=(?!00000)/m);
+    w.attach('r1', 'yellow-v4', '10.5.0.1', 95);
+    expect(fullCompile(w.snapshot()).dump()).toMatch(/owner=router:7 /);
   });
 
   it('several routers with overlapping subnets stay apart', () => {
