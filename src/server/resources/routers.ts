@@ -7,7 +7,7 @@
  * its modRevision.
  */
 import { cidrContains, cidrsOverlap, parseCidr, parseIp } from '../../model/ip-address.js';
-import { FLOATINGIPS_PREFIX, networkGuardKey, PORTS_PREFIX, resourceKey, ROUTER_KEY_PREFIX, routerGuardKey, routerKeyKey, ROUTERS_PREFIX } from '../../model/keys.js';
+import { FLOATINGIPS_PREFIX, ipKey, networkGuardKey, PORTS_PREFIX, resourceKey, ROUTER_KEY_PREFIX, routerGuardKey, routerKeyKey, ROUTERS_PREFIX } from '../../model/keys.js';
 import {
   DEVICE_OWNER_FLOATINGIP,
   DEVICE_OWNER_ROUTER_GATEWAY,
@@ -413,6 +413,29 @@ export const routersPlugin: PluginFactory = (env) => {
       if (await tx.get(resourceKey('routers', p.device_id))) throw new ServicePortInUse(p.id, `has device owner ${p.device_owner}`);
     } else if (p.device_owner === DEVICE_OWNER_FLOATINGIP) {
       if (await tx.get(resourceKey('floatingips', p.device_id))) throw new ServicePortInUse(p.id, `has device owner ${p.device_owner}`);
+    }
+  });
+
+  // A router's ports keep their owner and addresses while the router exists (the router API
+  // changes them); the subnet gateway a router interface holds cannot be moved from under it.
+  addHook(env.hooks, 'beforeUpdate', 'ports', async (tx, _ctx, current, next) => {
+    const c = current as PortRecord;
+    const n = next as PortRecord;
+    if (!ROUTER_PORT_OWNERS.includes(c.device_owner) || c.device_id === '') return;
+    if (c.device_owner === n.device_owner && c.device_id === n.device_id && JSON.stringify(c.fixed_ips) === JSON.stringify(n.fixed_ips)) return;
+    if (await tx.get(resourceKey('routers', c.device_id))) {
+      throw new Conflict('PortInUse', `Unable to complete operation on port ${c.id} for network ${c.network_id}. Port already has an attached device ${c.device_id}.`);
+    }
+  });
+  addHook(env.hooks, 'beforeUpdate', 'subnets', async (tx, _ctx, current, next) => {
+    const c = current as SubnetRecord;
+    const n = next as SubnetRecord;
+    if (c.gateway_ip === null || c.gateway_ip === n.gateway_ip) return;
+    const held = await tx.get(ipKey(c.id, c.gateway_ip));
+    if (!held) return;
+    const port = await tx.getJson<PortRecord>(resourceKey('ports', held.value));
+    if (port && ROUTER_INTERFACE_OWNERS.includes(port.value.device_owner)) {
+      throw new Conflict('GatewayIpInUse', `Current gateway ip ${c.gateway_ip} already in use by port ${port.value.id}. Unable to update.`);
     }
   });
 

@@ -119,6 +119,19 @@ describe('routers', () => {
     expect(await ports(h)).toEqual([]);
   });
 
+  it("a router's ports keep owner and addresses; the subnet gateway held by an interface stays", async () => {
+    const a = await netWithSubnet(h, '10.0.0.0/24');
+    const r = await router(h);
+    const res = await h.req('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: a.subnet });
+    const before = await dump(h);
+    expectFault(await h.req('PUT', `/v2.0/ports/${res.body.port_id}`, { port: { device_id: '' } }), 409, 'PortInUse');
+    expectFault(await h.req('PUT', `/v2.0/ports/${res.body.port_id}`, { port: { fixed_ips: [{ ip_address: '10.0.0.9' }] } }), 409, 'PortInUse');
+    expectFault(await h.req('PUT', `/v2.0/subnets/${a.subnet}`, { subnet: { gateway_ip: '10.0.0.254', allocation_pools: [{ start: '10.0.0.2', end: '10.0.0.200' }] } }), 409, 'GatewayIpInUse');
+    expect(await dump(h)).toBe(before);
+    expect((await h.req('PUT', `/v2.0/ports/${res.body.port_id}`, { port: { name: 'ok' } })).status).toBe(200);
+    expect((await h.req('PUT', `/v2.0/subnets/${a.subnet}`, { subnet: { name: 'ok' } })).status).toBe(200);
+  });
+
   it('add_router_interface by port: unowned, one fixed IP; remove by port deletes it', async () => {
     const a = await netWithSubnet(h, '10.0.0.0/24');
     const r = await router(h);
