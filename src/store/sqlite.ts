@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError } from './errors.js';
+import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError, StoreUnavailableError } from './errors.js';
 import { prefixEnd } from './keys.js';
 import { KeptLease } from './kept-lease.js';
 import { migrate } from './sqlite-schema.js';
@@ -52,10 +53,16 @@ const toKv = (r: KvRow): KeyValue => ({
 });
 
 /**
- * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a transaction is on
- * disk before its promise resolves and survives `kill -9` or power loss. Transactions that
- * arrive in the same tick are committed together (group commit: one fsync, one revision each).
- * Watches are served from the `log` table and notified in-process after the commit.
+ * The embedded store: one SQLite file in WAL mode; a transaction is on disk (WAL fsynced) before
+ * its promise resolves and survives `kill -9` or power loss. Transactions that arrive in the same
+ * tick are committed together (group commit, one revision each). The fsync of the WAL does not
+ * block the event loop: SQLite runs with synchronous=NORMAL (commit = write(2) into the WAL) and
+ * the driver fsyncs the WAL file on the libuv thread pool, acknowledging (and notifying
+ * watchers of) every batch committed before that fsync started; batches committed while an
+ * fsync runs share the next one. Reads may see a committed transaction during its fsync (a
+ * `kill -9` cannot lose it: it is in the OS page cache; only a power loss in that window could).
+ * In-memory databases (no WAL) commit synchronously.
+ * Watches are served from the `log` table and notified in-process after the fsync.
  *
  * Leases: expiry is checked by a timer. After a restart every lease gets a fresh full TTL of
  * grace (its holder could not send keepalives while the server was down), instead of expiring
@@ -75,6 +82,13 @@ export class SqliteStore implements Store, LeaseControl {
   private readonly historyRevisions: number;
   private readonly s;
   private readonly reader: KvReader;
+  /** WAL path when commits are fsynced off-thread (file database in WAL mode). */
+  private readonly walPath: string | undefined;
+  private walFd: number | undefined;
+  /** Acknowledgements waiting for the next WAL fsync, in commit order. */
+  private syncWaiters: Array<(err?: Error) => void> = [];
+  private syncing = false;
+  private syncIdle: (() => void) | undefined;
 
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     return new SqliteStore(new Database(path), options);
@@ -84,8 +98,10 @@ export class SqliteStore implements Store, LeaseControl {
     private readonly db: Database.Database,
     options: SqliteStoreOptions,
   ) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal' && !db.memory;
+    this.walPath = wal ? `${db.name}-wal` : undefined;
+    // WAL + NORMAL: a commit writes the WAL without fsync; `sync()` fsyncs it before any ack.
+    db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
     this.historyRevisions = options.historyRevisions ?? 100_000;
@@ -197,14 +213,49 @@ export class SqliteStore implements Store, LeaseControl {
       for (const p of batch) p.reject(error);
       return;
     }
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if ('error' in o) p.reject(o.error);
-      else {
-        if (o.plan.changes.length > 0) this.hub.publish(o.revision, o.plan.events);
-        p.resolve({ succeeded: o.plan.succeeded, revision: o.revision });
-      }
-    });
+    const acknowledge = (syncError?: Error): void => {
+      batch.forEach((p, i) => {
+        const o = outcomes[i];
+        if ('error' in o) p.reject(o.error);
+        else {
+          // Published even if the fsync failed: the change is in the database, watchers must not skip it.
+          if (o.plan.changes.length > 0) this.hub.publish(o.revision, o.plan.events);
+          if (syncError) p.reject(new StoreUnavailableError('sqlite: fsync of the WAL failed', { cause: syncError }));
+          else p.resolve({ succeeded: o.plan.succeeded, revision: o.revision });
+        }
+      });
+    };
+    // Nothing written and nothing waiting for durability: answer at once.
+    if (this.rev === startRev && !this.syncing && this.syncWaiters.length === 0) acknowledge();
+    else if (this.walPath === undefined) acknowledge();
+    else this.afterSync(acknowledge);
+  }
+
+  /** Run `done` once everything committed so far is fsynced (group fsync on the thread pool). */
+  private afterSync(done: (err?: Error) => void): void {
+    this.syncWaiters.push(done);
+    if (!this.syncing) this.startSync();
+  }
+
+  private startSync(): void {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    this.syncing = true;
+    let fd: number;
+    try {
+      fd = this.walFd ??= openSync(this.walPath!, 'r');
+    } catch (err) {
+      this.syncDone(waiters, err as Error);
+      return;
+    }
+    fsync(fd, (err) => this.syncDone(waiters, err ?? undefined));
+  }
+
+  private syncDone(waiters: ReadonlyArray<(err?: Error) => void>, err: Error | undefined): void {
+    this.syncing = false;
+    for (const w of waiters) w(err);
+    if (this.syncWaiters.length > 0) this.startSync();
+    else this.syncIdle?.();
   }
 
   private write(plan: TxnPlan, revision: number): void {
@@ -277,6 +328,7 @@ export class SqliteStore implements Store, LeaseControl {
     this.assertOpen();
     if (!(ttlSeconds > 0)) throw new InvalidStoreRequestError('lease TTL must be positive');
     const r = this.s.leaseInsert.run(ttlSeconds, Date.now() + ttlSeconds * 1000);
+    if (this.walPath !== undefined) await new Promise<void>((resolve) => this.afterSync(() => resolve()));
     return { id: String(r.lastInsertRowid), ttlSeconds };
   }
 
@@ -314,7 +366,12 @@ export class SqliteStore implements Store, LeaseControl {
     clearInterval(this.leaseTimer);
     this.flush();
     this.closed = true;
+    if (this.syncing || this.syncWaiters.length > 0) await new Promise<void>((r) => (this.syncIdle = r));
     this.hub.closeAll();
+    if (this.walFd !== undefined) {
+      fsyncSync(this.walFd);
+      closeSync(this.walFd);
+    }
     this.db.close();
   }
 
