@@ -195,7 +195,8 @@ export class Capture {
   ) {
     child.stdout?.on('data', (d: Buffer) => (this.out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
-    this.exited = new Promise((r) => child.on('exit', () => r()));
+    // 'close', not 'exit': the last output may arrive after the process exited
+    this.exited = new Promise((r) => child.on('close', () => r()));
   }
 
   /** `tcpdump -e -n -l -U -i eth0 FILTER` in a VM; resolves once tcpdump is listening. */
