@@ -195,6 +195,12 @@ export const securityGroupRulesPlugin: PluginFactory = () => {
       remote_group_id: { allowPost: true, allowPut: false, default: null, convert: nullable(uuid) },
     },
     notFound: (id) => new SecurityGroupRuleNotFound(id),
+    // The owner of the group sees every rule in it (an admin may have added some).
+    async canSee(ctx, r, tx) {
+      if (r.project_id === ctx.projectId) return true;
+      const g = await tx.peekJsonCached<SecurityGroupRecord>(resourceKey('security-groups', r.security_group_id));
+      return g !== undefined && g.project_id === ctx.projectId;
+    },
 
     async create(tx, ctx, input, base): Promise<SecurityGroupRuleRecord> {
       const group = await loadSecurityGroup(tx, ctx, input.security_group_id as string);

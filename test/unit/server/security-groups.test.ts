@@ -181,6 +181,23 @@ describe('security groups', () => {
     for (const r of res.filter((x) => x.status !== 201)) expectFault(r, 409, 'SecurityGroupRuleExists');
   });
 
+  it("an admin's rule in a project's group is visible to the group's owner; tags and filters", async () => {
+    const sg = await group();
+    const r = await h.req('POST', '/v2.0/security-group-rules', rule(sg.id, { protocol: 'udp', port_range_min: 53 }), { admin: true });
+    expect(r.body.security_group_rule.project_id).toBe('admin');
+    expect((await h.req('GET', `/v2.0/security-group-rules/${r.body.security_group_rule.id}`, undefined, P1)).status).toBe(200);
+    expectFault(await h.req('GET', `/v2.0/security-group-rules/${r.body.security_group_rule.id}`, undefined, P2), 404, 'SecurityGroupRuleNotFound');
+    expect((await h.req('GET', `/v2.0/security-group-rules?protocol=udp`, undefined, P1)).body.security_group_rules).toHaveLength(1);
+    expect((await h.req('PUT', `/v2.0/security-groups/${sg.id}/tags/blue`, undefined, P1)).status).toBe(201);
+    expect((await h.req('GET', '/v2.0/security-groups?tags=blue', undefined, P1)).body.security_groups.map((g: Json) => g.id)).toEqual([sg.id]);
+    const bulk = await h.req('POST', '/v2.0/security-groups', { security_groups: [{ name: 'a' }, { name: 'b' }] }, P1);
+    expect(bulk.status).toBe(201);
+    expect(bulk.body.security_groups.map((g: Json) => g.name)).toEqual(['a', 'b']);
+    const page = await h.req('GET', '/v2.0/security-groups?limit=2&sort_key=name', undefined, P1);
+    expect(page.body.security_groups).toHaveLength(2);
+    expect(page.body.security_groups_links[0].rel).toBe('next');
+  });
+
   it('group delete racing port creates that use it: never a port with a deleted group', async () => {
     const n = await netWithSubnet(h, '10.0.0.0/24', P1);
     for (let round = 0; round < 4; round++) {
