@@ -30,14 +30,18 @@
  *   --ports-per-chassis N (default 20)   --span S chassis per network (default 5)
  *   --samples M           new ports measured after the initial load (default 50)
  *   --load-timeout-s T    give up waiting for an initial load after T s (default 900)
+ *   --sample-budget-s B   stop sampling a scale size after B s (default 180; fewer samples then)
+ * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
  * Numbers on a shared 2-core machine are noisy: controllers, API, store and fake switches share
  * one event loop in the scale mode, so per-port latency includes every other controller's work.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { LocalController } from '../src/controller/controller.js';
 import { startOvs, type OvsInstance } from '../src/ovs/daemons.js';
 import { NeutronApi } from '../src/server/app.js';
@@ -67,7 +71,8 @@ const PORTS_PER_CHASSIS = Number(flag('ports-per-chassis') ?? 20);
 const SPAN = Number(flag('span') ?? 5);
 const SAMPLES = Number(flag('samples') ?? (QUICK ? 10 : 50));
 const LOAD_TIMEOUT_MS = Number(flag('load-timeout-s') ?? 900) * 1000;
-const PORT_TIMEOUT_MS = 60_000;
+const SAMPLE_BUDGET_MS = Number(flag('sample-budget-s') ?? 180) * 1000;
+const PORT_TIMEOUT_MS = 120_000;
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -117,12 +122,45 @@ interface Chassis {
 
 /** Time (ms since t0) when the owner's classification flow and every other chassis' L2 flow are acked. */
 async function converge(t0: number, owner: Chassis, ofport: number, others: readonly Chassis[], portMac: string): Promise<number> {
+  return (await convergeDetail(t0, owner, ofport, others, portMac)).all;
+}
+
+interface Detail {
+  /** Owner chassis acked its classification flow. */
+  owner: number;
+  /** Every chassis acked (the convergence time). */
+  all: number;
+}
+
+async function convergeDetail(t0: number, owner: Chassis, ofport: number, others: readonly Chassis[], portMac: string): Promise<Detail> {
   const times = await withTimeout(
     Promise.all([owner.tracker.when(`in:${ofport}`), ...others.map((c) => c.tracker.when(`mac:${portMac}`))]),
     PORT_TIMEOUT_MS,
     `port ${portMac} on ${owner.name} + ${others.length} chassis`,
   );
-  return Math.max(...times) - t0;
+  return { owner: times[0] - t0, all: Math.max(...times) - t0 };
+}
+
+/** Where the time goes, per sample: API answered, plugged, owner acked, all acked (ms since t0). */
+class Breakdown {
+  readonly api: number[] = [];
+  readonly plug: number[] = [];
+  readonly owner: number[] = [];
+  readonly all: number[] = [];
+  add(api: number, plug: number, d: Detail): void {
+    this.api.push(api);
+    this.plug.push(plug);
+    this.owner.push(d.owner);
+    this.all.push(d.all);
+  }
+  summary(): { apiP50: number; plugP50: number; ownerP50: number; ownerP99: number } {
+    return {
+      apiP50: summarize(this.api).p50,
+      plugP50: summarize(this.plug).p50,
+      ownerP50: summarize(this.owner).p50,
+      ownerP99: summarize(this.owner).p99,
+    };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,6 +170,8 @@ interface OvsResult {
   chassis: number;
   ports: number;
   convergenceMs: Summary;
+  /** p50 of: POST answered, `ovs-vsctl add-port` returned, owner acked (p50/p99) — ms since the POST. */
+  breakdownMs: ReturnType<Breakdown['summary']>;
   startupMs: number;
   flowsPerChassis: { min: number; avg: number; max: number };
   failures: number;
@@ -165,24 +205,25 @@ async function runOvs(n: number, dir: string): Promise<OvsResult> {
     await cloud.api.create('subnet', { network_id: net.id, cidr: '10.9.0.0/16', ip_version: 4 });
     let nextOfport = 10;
     let vm = 0;
-    const plugOne = async (i: number): Promise<{ port: ApiObject; ofport: number; t0: number }> => {
+    const plugOne = async (i: number): Promise<{ port: ApiObject; ofport: number; t0: number; api: number; plug: number }> => {
       const t0 = performance.now();
       const port = await cloud.api.create('port', { network_id: net.id, name: `vm${vm}`, 'binding:host_id': `hv${i}` });
+      const api = performance.now() - t0;
       const ofport = nextOfport++;
       const name = `vm${vm++}`;
       await ovs[i].vsctl('add-port', 'br-int', name, '--', 'set', 'Interface', name, `external_ids:iface-id=${port.id}`, `ofport_request=${ofport}`);
-      return { port, ofport, t0 };
+      return { port, ofport, t0, api, plug: performance.now() - t0 };
     };
     // Warm-up: one port per chassis so that every chassis holds the network.
     const warm = await pool(chassis, 1, async (_, i) => plugOne(i));
     await Promise.all(warm.map((w, i) => converge(w.t0, chassis[i], w.ofport, chassis.filter((_, j) => j !== i), mac(w.port))));
-    const samples: number[] = [];
+    const samples = new Breakdown();
     let failures = 0;
     for (let k = 0; k < OVS_PORTS; k++) {
       const i = k % n;
-      const { port, ofport, t0 } = await plugOne(i);
+      const { port, ofport, t0, api, plug } = await plugOne(i);
       try {
-        samples.push(await converge(t0, chassis[i], ofport, chassis.filter((_, j) => j !== i), mac(port)));
+        samples.add(api, plug, await convergeDetail(t0, chassis[i], ofport, chassis.filter((_, j) => j !== i), mac(port)));
       } catch (e) {
         failures++;
         log(String(e));
@@ -194,7 +235,8 @@ async function runOvs(n: number, dir: string): Promise<OvsResult> {
     const r: OvsResult = {
       chassis: n,
       ports: OVS_PORTS,
-      convergenceMs: summarize(samples),
+      convergenceMs: summarize(samples.all),
+      breakdownMs: samples.summary(),
       startupMs: Math.round(startupMs),
       flowsPerChassis: { min: Math.min(...counts), avg: Math.round(counts.reduce((a, b) => a + b, 0) / n), max: Math.max(...counts) },
       failures,
@@ -224,11 +266,16 @@ interface ScaleResult {
   /** Chassis fully converged after the initial load (= chassis unless it timed out). */
   loadedChassis: number;
   convergenceMs: Summary;
+  breakdownMs: ReturnType<Breakdown['summary']>;
   flowsPerChassis: { min: number; avg: number; max: number };
   groupsPerChassis: { min: number; avg: number; max: number };
   /** Messages all switches received (echo excluded) and flow mods applied, per new port. */
   messagesPerPort: number;
   flowModsPerPort: number;
+  /** Controller sync passes (all chassis) per new port: how far one change fans out. */
+  syncsPerPort: number;
+  /** Controller reconnects to its switch during the run (should be 0). */
+  reconnects: number;
   /** Process memory (controllers + fake switches + API + store in one process); per chassis:
    *  growth from before the controllers started (API + networks already loaded) to the end. */
   rssMiB: number;
@@ -296,7 +343,8 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
         openflow: `unix:${sock}`,
         tunnelIp: tunnelIp(i),
         datapathType: 'dummy',
-        leaseTtlSeconds: 60,
+        // Long lease: one process runs every controller; a busy event loop must not expire chassis.
+        leaseTtlSeconds: 600,
         log: () => {},
       });
       ctrl.on('error', (e) => log(`hv${i}: ${e.message}`));
@@ -358,23 +406,29 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
     log(`scale ${c}: initial load ${Math.round(initialLoadMs)} ms (${loadedChassis}/${byChassis.size} chassis)`);
 
     // Samples: one new port at a time in a random network, on a random chassis of its span.
-    const samples: number[] = [];
+    const samples = new Breakdown();
     let failures = 0;
     const msgs0 = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw), 0);
+    const syncs0 = chassis.reduce((a, ch) => a + ch.ctrl.stats().syncs, 0);
+    const tSamples = performance.now();
+    let nSamples = 0;
     const mods0 = chassis.reduce((a, ch) => a + ch.sw.flowModsApplied, 0);
     const rand = rng(42);
-    const nSamples = loadTimedOut ? 0 : SAMPLES;
-    for (let s = 0; s < nSamples; s++) {
+    for (let s = 0; s < (loadTimedOut ? 0 : SAMPLES) && performance.now() - tSamples < SAMPLE_BUDGET_MS; s++) {
+      nSamples++;
+      // One change at a time: the previous one (and its ACTIVE status write) has settled.
+      await quiet(chassis, 50);
       const n = Math.floor(rand() * networks);
       const hosts = netChassis(n);
       const ci = hosts[Math.floor(rand() * hosts.length)];
       const owner = chassis[ci];
       const t0 = performance.now();
       const port = await cloud.api.create('port', { network_id: nets[n].id, 'binding:host_id': owner.name });
+      const api = performance.now() - t0;
       const [ofport] = owner.db.plug([{ name: `tap${port.id.slice(0, 8)}`, ifaceId: port.id, ofport: owner.nextOfport++ }]);
       const others = [...new Set(hosts)].filter((h) => h !== ci).map((h) => chassis[h]);
       try {
-        samples.push(await converge(t0, owner, ofport, others, mac(port)));
+        samples.add(api, api, await convergeDetail(t0, owner, ofport, others, mac(port)));
       } catch (e) {
         failures++;
         log(String(e));
@@ -384,6 +438,7 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
     await quiet(chassis, 300);
     const msgs = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw), 0) - msgs0;
     const mods = chassis.reduce((a, ch) => a + ch.sw.flowModsApplied, 0) - mods0;
+    const syncs = chassis.reduce((a, ch) => a + ch.ctrl.stats().syncs, 0) - syncs0;
 
     gc?.();
     const mem = process.memoryUsage();
@@ -395,11 +450,14 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
       apiCreateMs: Math.round(apiCreateMs),
       initialLoadMs: Math.round(initialLoadMs),
       loadedChassis,
-      convergenceMs: summarize(samples),
+      convergenceMs: summarize(samples.all),
+      breakdownMs: samples.summary(),
       flowsPerChassis: minAvgMax(chassis.map((ch) => ch.sw.flows.size)),
       groupsPerChassis: minAvgMax(chassis.map((ch) => ch.sw.groups.size)),
       messagesPerPort: nSamples ? Math.round((msgs / nSamples) * 10) / 10 : Number.NaN,
       flowModsPerPort: nSamples ? Math.round((mods / nSamples) * 10) / 10 : Number.NaN,
+      syncsPerPort: nSamples ? Math.round((syncs / nSamples) * 10) / 10 : Number.NaN,
+      reconnects: chassis.reduce((a, ch) => a + ch.sw.connections - 1, 0),
       rssMiB: mib(mem.rss),
       heapUsedMiB: mib(mem.heapUsed),
       rssPerChassisMiB: Math.round(((mem.rss - mem0.rss) / c / 2 ** 20) * 100) / 100,
@@ -417,11 +475,11 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
   }
 }
 
-/** Resolves once no switch received a message for `ms`. */
+/** Resolves once no switch received a message and no controller ran a sync for `ms`. */
 async function quiet(chassis: readonly ScaleChassis[], ms: number): Promise<void> {
   let last = -1;
   for (;;) {
-    const now = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw), 0);
+    const now = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw) + ch.ctrl.stats().syncs, 0);
     if (now === last) return;
     last = now;
     await new Promise((r) => setTimeout(r, ms));
@@ -461,19 +519,31 @@ async function main(): Promise<void> {
   if (scaleResults.length) {
     console.log('\nScale: fake OpenFlow switches, one process, MemoryStore shared in-process');
     console.log(
-      `${pad('chassis', 8)} ${pad('ports', 6)} ${pad('start s', 8)} ${pad('load s', 8)} ${pad('loaded', 7)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('flows/ch min/avg/max', 21)} ${pad('msg/port', 9)} ${pad('RSS/ch MiB', 11)}`,
+      `${pad('chassis', 8)} ${pad('ports', 6)} ${pad('start s', 8)} ${pad('load s', 8)} ${pad('loaded', 7)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('flows/ch min/avg/max', 21)} ${pad('msg/port', 9)} ${pad('syncs/port', 11)} ${pad('RSS/ch MiB', 11)}`,
     );
     for (const r of scaleResults) {
       const f = r.flowsPerChassis;
       console.log(
-        `${pad(r.chassis, 8)} ${pad(r.ports, 6)} ${pad((r.startupMs / 1000).toFixed(1), 8)} ${pad((r.initialLoadMs / 1000).toFixed(1), 8)} ${pad(r.loadedChassis, 7)} ${pad(r.convergenceMs.p50, 8)} ${pad(r.convergenceMs.p99, 8)} ${pad(`${f.min}/${f.avg}/${f.max}`, 21)} ${pad(r.messagesPerPort, 9)} ${pad(r.rssPerChassisMiB, 11)}`,
+        `${pad(r.chassis, 8)} ${pad(r.ports, 6)} ${pad((r.startupMs / 1000).toFixed(1), 8)} ${pad((r.initialLoadMs / 1000).toFixed(1), 8)} ${pad(r.loadedChassis, 7)} ${pad(r.convergenceMs.p50, 8)} ${pad(r.convergenceMs.p99, 8)} ${pad(`${f.min}/${f.avg}/${f.max}`, 21)} ${pad(r.messagesPerPort, 9)} ${pad(r.syncsPerPort, 11)} ${pad(r.rssPerChassisMiB, 11)}`,
       );
     }
   }
   console.log(`RESULT ${JSON.stringify({ machine: m, ovs: ovsResults, scale: scaleResults })}`);
 }
 
-main().then(
+/** 1,000 controllers in one process need more than V8's default heap: run again with 16 GiB. */
+function reexecWithBigHeap(): boolean {
+  if (v8.getHeapStatistics().heap_size_limit >= 8 * 2 ** 30 || process.env.WYVERN_BENCH_CHILD) return false;
+  const child = spawn(process.execPath, ['--max-old-space-size=16384', ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, WYVERN_BENCH_CHILD: '1' },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
+}
+
+if (!reexecWithBigHeap()) main().then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

@@ -43,6 +43,8 @@ export class FakeSwitch extends EventEmitter<FakeSwitchEvents> {
   /** Flow mods and group mods applied (in bundles or not). */
   flowModsApplied = 0;
   groupModsApplied = 0;
+  /** Connections accepted so far (more than one: the controller reconnected). */
+  connections = 0;
   private readonly datapathId: bigint;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -74,6 +76,7 @@ export class FakeSwitch extends EventEmitter<FakeSwitchEvents> {
   /** Serve one connection (the switch speaks first with HELLO, as OVS does). */
   attach(sock: net.Socket): void {
     this.sockets.add(sock);
+    this.connections++;
     const framer = new Framer();
     const bundles = new Map<number, OfMessage[]>();
     sock.setNoDelay?.(true);
