@@ -8,7 +8,8 @@
  *   modify/modify_strict change instructions only (never the cookie) and add nothing when no entry
  *   matches; delete is non-strict (entries the mod's match covers), delete_strict exact; cookie
  *   masks, out_port/out_group filters and table 0xff (all) are honoured;
- * - a flow using a missing group is rejected; deleting a group deletes the flows that use it;
+ * - a flow using a missing group or meter is rejected; deleting a group (meter) deletes the flows
+ *   that use it; meters do not drop anything here (packets passing them are recorded);
  * - matches must carry their prerequisites (eth_type, ip_proto), as OVS demands;
  * - instructions run in the fixed order apply → clear → write → write_metadata → goto, goto only
  *   forward; table miss drops; output to the packet's own in_port is dropped unless `in_port`;
@@ -23,6 +24,8 @@ import type {
   GroupType,
   Instruction,
   Match,
+  MeterBand,
+  MeterFlags,
   PacketInReason,
   PortNo,
   Bucket,
@@ -58,7 +61,29 @@ export interface WalkResult {
   readonly ambiguous: TraceHit[];
 }
 
-export type FakeTableErrorCode = 'bad_table' | 'prereq' | 'unknown_group' | 'group_exists' | 'loop' | 'unsupported' | 'bad_goto';
+export type FakeTableErrorCode =
+  | 'bad_table'
+  | 'prereq'
+  | 'unknown_group'
+  | 'group_exists'
+  | 'unknown_meter'
+  | 'meter_exists'
+  | 'loop'
+  | 'unsupported'
+  | 'bad_goto';
+
+/** A meter_mod body (as the controller sends it). */
+export interface MeterModBody {
+  readonly command: 'add' | 'modify' | 'delete';
+  readonly meterId: number;
+  readonly flags: MeterFlags;
+  readonly bands: readonly MeterBand[];
+}
+
+type FakeMessage =
+  | ({ type: 'flow_mod' } & FlowModBody)
+  | ({ type: 'group_mod' } & GroupModBody)
+  | ({ type: 'meter_mod' } & MeterModBody);
 
 export class FakeTableError extends Error {
   override readonly name = 'FakeTableError';
@@ -179,6 +204,7 @@ interface WalkState {
 export class FakeOFTable {
   private readonly tables: FakeFlow[][];
   private readonly groupTable = new Map<number, FakeGroup>();
+  private readonly meterTable = new Map<number, MeterModBody>();
   private seq = 0;
 
   constructor(readonly nTables = 254) {
@@ -188,12 +214,36 @@ export class FakeOFTable {
   // -------------------------------------------------------------------------------------------
   // Applying messages
 
-  /** Applies flow_mod / group_mod messages (bodies with `type`); other messages are ignored. */
-  apply(messages: Iterable<({ type: 'flow_mod' } & FlowModBody) | ({ type: 'group_mod' } & GroupModBody)>): void {
+  /** Applies flow_mod / group_mod / meter_mod messages (bodies with `type`); others are ignored. */
+  apply(messages: Iterable<FakeMessage>): void {
     for (const m of messages) {
       if (m.type === 'flow_mod') this.flowMod(m);
       else if (m.type === 'group_mod') this.groupMod(m);
+      else if (m.type === 'meter_mod') this.meterMod(m);
     }
+  }
+
+  meterMod(m: MeterModBody): void {
+    switch (m.command) {
+      case 'add':
+        if (this.meterTable.has(m.meterId)) throw new FakeTableError('meter_exists', `meter ${m.meterId} exists`);
+        this.meterTable.set(m.meterId, m);
+        return;
+      case 'modify':
+        if (!this.meterTable.has(m.meterId)) throw new FakeTableError('unknown_meter', `meter ${m.meterId} unknown`);
+        this.meterTable.set(m.meterId, m);
+        return;
+      case 'delete':
+        if (!this.meterTable.delete(m.meterId)) return;
+        for (let ti = 0; ti < this.tables.length; ti++) {
+          this.tables[ti] = this.tables[ti].filter((f) => !f.instructions.some((i) => i.type === 'meter' && i.meterId === m.meterId));
+        }
+        return;
+    }
+  }
+
+  hasMeter(id: number): boolean {
+    return this.meterTable.has(id);
   }
 
   flowMod(m: FlowModBody): void {
@@ -289,6 +339,9 @@ export class FakeOFTable {
 
   private checkInstructions(tableId: number, ins: readonly Instruction[]): void {
     for (const i of ins) {
+      if (i.type === 'meter' && !this.meterTable.has(i.meterId)) {
+        throw new FakeTableError('unknown_meter', `flow uses missing meter ${i.meterId}`);
+      }
       if (i.type === 'goto_table' && i.tableId <= tableId) {
         throw new FakeTableError('bad_goto', `goto ${i.tableId} from table ${tableId}`);
       }
@@ -520,9 +573,7 @@ export class FakeOFTable {
 }
 
 /** Convenience: a fresh fake table with messages applied. */
-export function fakeTableWith(
-  messages: Iterable<({ type: 'flow_mod' } & FlowModBody) | ({ type: 'group_mod' } & GroupModBody)>,
-): FakeOFTable {
+export function fakeTableWith(messages: Iterable<FakeMessage>): FakeOFTable {
   const t = new FakeOFTable();
   t.apply(messages);
   return t;

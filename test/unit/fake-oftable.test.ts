@@ -151,6 +151,19 @@ describe('FakeOFTable', () => {
     expect(t.walk({ in_port: 1, eth_src: '02:00:00:00:00:01', eth_type: 0x0800, nw_ttl: 1 }).outputs).toEqual([]);
   });
 
+  it('meters: flows need the meter, outputs record it, deleting the meter removes its flows', () => {
+    const t = new FakeOFTable();
+    const metered = fm('add', 0, 10, { eth_type: 0x0800 }, [{ type: 'meter', meterId: 3 }, out(1)]);
+    expect(() => t.apply([metered])).toThrowError(expect.objectContaining({ code: 'unknown_meter' }));
+    const meter = { type: 'meter_mod' as const, command: 'add' as const, meterId: 3, flags: { pktps: true }, bands: [{ type: 'drop' as const, rate: 10, burstSize: 1 }] };
+    t.apply([meter, metered]);
+    expect(t.hasMeter(3)).toBe(true);
+    expect(() => t.apply([meter])).toThrowError(expect.objectContaining({ code: 'meter_exists' }));
+    expect(t.walk({ in_port: 9, eth_type: 0x0800 }).outputs).toEqual([expect.objectContaining({ port: 1, meters: [3] })]);
+    t.apply([{ ...meter, command: 'delete' }]);
+    expect(t.flowCount).toBe(0);
+  });
+
   it('reports ambiguous lookups', () => {
     const t = new FakeOFTable();
     t.apply([fm('add', 0, 5, { in_port: 1 }, [out(2)]), fm('add', 0, 5, { reg14: 0 }, [out(3)])]);

@@ -1,6 +1,6 @@
 /** Compile a topology, reconcile into a fake switch, and build packets. */
 import type { LocalTopology, PortInfo } from '../../../src/controller/topology.js';
-import { InstalledTable, diff, fullCompile, type DesiredTable } from '../../../src/pipeline/index.js';
+import { InstalledTable, PUNT_METERS, diff, fullCompile, type DesiredTable } from '../../../src/pipeline/index.js';
 import { FakeOFTable, type PacketFields } from '../../support/fake-oftable.js';
 import type { World } from './fixture.js';
 
@@ -10,10 +10,17 @@ export interface Switch {
   readonly installed: InstalledTable;
 }
 
+/** A fake switch as the controller prepares it: the punt meters installed before any flow. */
+export function newSwitchTable(): FakeOFTable {
+  const t = new FakeOFTable();
+  t.apply(PUNT_METERS.map((m) => ({ type: 'meter_mod' as const, ...m })));
+  return t;
+}
+
 export function switchFor(topo: LocalTopology): Switch {
   const desired = fullCompile(topo);
   const installed = new InstalledTable();
-  const table = new FakeOFTable();
+  const table = newSwitchTable();
   const msgs = diff(desired, installed);
   table.apply(msgs);
   installed.apply(msgs);

@@ -14,9 +14,8 @@ import {
   type PipelineMessage,
 } from '../../../src/pipeline/index.js';
 import type { HostRoute, LocalTopology } from '../../../src/controller/topology.js';
-import { FakeOFTable } from '../../support/fake-oftable.js';
 import { World, network, port, router, subnet } from './fixture.js';
-import { switchFor } from './harness.js';
+import { newSwitchTable, switchFor } from './harness.js';
 
 type Op =
   | { k: 'portAdmin'; id: string }
@@ -215,7 +214,7 @@ function applyOp(w: World, op: Op): void {
 class Harness {
   readonly desired: DesiredTable;
   readonly installed = new InstalledTable();
-  readonly table = new FakeOFTable();
+  readonly table = newSwitchTable();
   constructor(public topo: LocalTopology) {
     this.desired = fullCompile(topo);
     this.send(diff(this.desired, this.installed));
@@ -286,7 +285,7 @@ describe('reconciliation', () => {
     expect(diff(desired, installed)).toEqual([]);
     // applying the full set again (as after a reconnect with a stale mirror) changes nothing
     const again = diff(desired, new InstalledTable());
-    const t2 = new FakeOFTable();
+    const t2 = newSwitchTable();
     t2.apply(again);
     expect(t2.dump()).toBe(before);
   });

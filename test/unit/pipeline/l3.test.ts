@@ -38,7 +38,7 @@ import { decodeMessage, encodeMessage } from '../../../src/openflow/codec.js';
 import type { OfMessage } from '../../../src/openflow/types.js';
 import { FakeOFTable, type OutputRecord, type PacketFields } from '../../support/fake-oftable.js';
 import { GENEVE_OFPORT, World, mac, network, port, router, subnet } from './fixture.js';
-import { arpRequest, ipPacket, switchFor } from './harness.js';
+import { arpRequest, ipPacket, newSwitchTable, switchFor } from './harness.js';
 
 const R1 = 7;
 
@@ -248,7 +248,7 @@ describe('router state and changes', () => {
     const before = w.snapshot();
     const desired = fullCompile(before);
     const installed = new InstalledTable();
-    const table = new FakeOFTable();
+    const table = newSwitchTable();
     const send = (m: PipelineMessage[]): void => {
       table.apply(m);
       installed.apply(m);
@@ -425,7 +425,7 @@ describe('reactive mode', () => {
     const reactiveTopo = w.snapshot();
     const desired = fullCompile(reactiveTopo);
     const installed = new InstalledTable();
-    const table = new FakeOFTable();
+    const table = newSwitchTable();
     const send = (m: PipelineMessage[]): void => {
       table.apply(m);
       installed.apply(m);
