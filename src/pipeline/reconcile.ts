@@ -89,7 +89,9 @@ export class InstalledTable {
 
   /**
    * Applies messages this module produced (strict semantics). Non-strict deletes/modifies are not
-   * produced by diff and are not mirrored: re-read the switch after sending any.
+   * produced by diff and are not mirrored: re-read the switch after sending any. Flow mods with a
+   * reactive cookie (reactive.ts) are skipped: reactive flows are never mirrored (a dump from the
+   * switch may contain them; diff leaves them alone either way).
    */
   apply(messages: readonly PipelineMessage[]): void {
     for (const m of messages) {
@@ -98,6 +100,8 @@ export class InstalledTable {
         else this.groups.set(m.groupId, { groupId: m.groupId, groupType: m.groupType, buckets: m.buckets });
         continue;
       }
+      // Reactive L3 flows (and their non-strict deletes) are the controller's own: not mirrored.
+      if (isReactiveCookie(m.cookie)) continue;
       const k = flowKey(m.tableId, m.priority, m.match);
       switch (m.command) {
         case 'add':

@@ -398,6 +398,23 @@ describe('reactive mode', () => {
       expect(twin && canonicalInstructions(twin.instructions)).toBe(canonicalInstructions(flow!.instructions));
     }
     expect(diff(desired, installed)).toEqual([]);
+    // read back from the switch (after a reconnect) the reactive flows are there, and left alone
+    const dumped = InstalledTable.fromSwitch(
+      table.flowsIn(tableId('l3_nexthop')).map((f) => ({
+        ...f,
+        tableId: tableId('l3_nexthop'),
+        durationSec: 0,
+        durationNsec: 0,
+        idleTimeout: 0,
+        hardTimeout: 0,
+        flags: {},
+        packetCount: 0n,
+        byteCount: 0n,
+      })),
+      [],
+    );
+    expect(diff(desired, dumped).filter((m) => m.type === 'flow_mod' && m.command !== 'add')).toEqual([]);
+    expect(() => installed.apply([reactiveDeleteForPort(52), reactiveDeleteForRouter(R1)])).not.toThrow();
     // invalidation: by destination port
     const before = table.walk(routed(w, 'b1', '10.5.0.52')).outputs[0].port;
     expect(before).toBe(GENEVE_OFPORT);
