@@ -4,9 +4,8 @@
  *   port is admin up and reachable (bound here, or on a known remote chassis); an admin-down port's
  *   MAC is dropped explicitly. Unbound ports have no flow (their MAC is unknown unicast).
  * - per network: multicast/broadcast and unknown unicast → reg15 = 0 (flood) → egress_dispatch.
- * EXTENSION POINT (issue 5, the router): router interface ports are skipped here; the L3 compiler
- * will add `metadata=net, eth_dst=<router port MAC> → goto l3_input` (l2_lookup declares
- * l3_input as next already) at PRIO_L2_ROUTER_PORT.
+ * - per router (owned by the router, l3.ts): its interface MAC in a network present here →
+ *   reg13 := router key → l3_input, at PRIO_L2_ROUTER_PORT. Router interface ports get no VIF flows.
  */
 import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
 import { FLOOD_PORT_KEY, MULTICAST_BIT } from '../conventions.js';

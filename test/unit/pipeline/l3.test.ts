@@ -37,7 +37,7 @@ import {
 import { decodeMessage, encodeMessage } from '../../../src/openflow/codec.js';
 import type { OfMessage } from '../../../src/openflow/types.js';
 import { FakeOFTable, type OutputRecord, type PacketFields } from '../../support/fake-oftable.js';
-import { GENEVE_OFPORT, World, mac, network, port, router, subnet } from './fixture.js';
+import { GENEVE_OFPORT, VXLAN_OFPORT, World, mac, network, port, router, subnet } from './fixture.js';
 import { arpRequest, ipPacket, newSwitchTable, switchFor } from './harness.js';
 
 const R1 = 7;
@@ -195,6 +195,20 @@ describe('distributed router: east-west (proactive)', () => {
     expect(routeLookup(topo, R1, '8.8.8.8')).toBeUndefined();
     expect(PUNT_METERS.map((m) => m.meterId).sort()).toEqual([ICMP_PUNT_METER_ID, REACTIVE_PUNT_METER_ID].sort());
     for (const m of PUNT_METERS) expect(m).toMatchObject({ command: 'add', flags: { pktps: true }, bands: [{ type: 'drop' }] });
+  });
+});
+
+describe('distributed router over VXLAN', () => {
+  it('routed packets carry the destination port key as the VNI', () => {
+    const w = World.standard('vxlan');
+    w.addRouter(router('r1', R1));
+    w.attach('r1', 'blue-v4', '10.1.0.1', 91);
+    w.attach('r1', 'green-v4', '10.3.0.1', 93);
+    const { table } = switchFor(w.snapshot());
+    const o = only(table.walk(routed(w, 'b1', '10.3.0.32')).outputs);
+    expect(o.port).toBe(VXLAN_OFPORT);
+    expect(o.packet).toMatchObject({ tun_ipv4_dst: '192.168.0.3', eth_src: mac(93), eth_dst: mac(32), nw_ttl: 63 });
+    expect(o.packet.tunnel_id).toBe(32n);
   });
 });
 
