@@ -1,11 +1,14 @@
 /** `wyvern sandbox`: a whole cloud on this machine (see docs/sandbox.md). */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { flagString, parseArgs, UsageError, type Command, type ParsedArgs } from './command.js';
 import type { Encap, L3Mode } from '../sandbox/launch.js';
 import { DEFAULT_API_PORT, DEFAULT_SANDBOX_DIR, formatStatus, status, up, type StoreKind } from '../sandbox/sandbox.js';
 import { SandboxState } from '../sandbox/state.js';
 import { teardown } from '../sandbox/teardown.js';
 import { DhcpError } from '../sandbox/dhcp-client.js';
+import { runDemo } from '../sandbox/demo.js';
 import { createVm, deleteVm, execInVm } from '../sandbox/vm.js';
 
 const usage = `usage: wyvern sandbox COMMAND [OPTIONS]
@@ -41,6 +44,10 @@ commands:
       Unplug the VM, remove its namespace and delete its port.
   vm list
       VMs and addresses (as in status).
+  demo [--store sqlite|etcd] [--port PORT]
+      What 'npm run demo' runs: tear down a sandbox left in DIR, bring up 3 chassis, create
+      networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and red (10.2.0.0/24: hv1, hv3)
+      through the API, print who pings whom, and leave the cloud running.
 
 options (every command):
   --dir DIR   sandbox directory (default ./${DEFAULT_SANDBOX_DIR}): state, logs, OVS databases and sockets
@@ -131,6 +138,50 @@ async function runDown(argv: readonly string[]): Promise<number> {
     return 1;
   }
   out(`sandbox in ${dir} removed (${report.removed.length} things)`);
+  return 0;
+}
+
+/** How the user runs this CLI from the current directory (printed in instructions). */
+function wyvernHint(): string {
+  const js = fileURLToPath(new URL('./main.js', import.meta.url));
+  if (!existsSync(js)) return 'npx tsx src/cli/main.ts';
+  const rel = path.relative(process.cwd(), js);
+  return `node ${rel.startsWith('..') ? js : rel}`;
+}
+
+async function runDemoCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['dir', 'store', 'port'] });
+  if (args.positional.length > 0) throw new UsageError(`unexpected ${args.positional.join(' ')}`);
+  const dir = sandboxDir(args);
+  const result = await runDemo({
+    dir,
+    apiPort: intFlag(args, 'port', DEFAULT_API_PORT),
+    store: oneOf<StoreKind>(args, 'store', ['sqlite', 'etcd']) ?? 'sqlite',
+    log: (line) => out(line),
+  });
+  const apiUrl = result.state.data.apiUrl as string;
+  const hint = dirHint(dir);
+  const w = wyvernHint();
+  const first = result.vms[0];
+  const peer = result.vms.find((v) => v !== first && v.network === first.network) ?? first;
+  out('');
+  out(result.matrix);
+  out('');
+  out(`The cloud is running (sandbox ${result.state.tag}, state in ${dir}).`);
+  out(`API endpoint: ${apiUrl}   (Neutron v2.0, noauth)`);
+  out('');
+  out('explore:');
+  out(`  openstack --os-auth-type none --os-endpoint ${apiUrl} network list`);
+  out(`  openstack --os-auth-type none --os-endpoint ${apiUrl} port list --long`);
+  out(`  ${w} sandbox status${hint}`);
+  out(`  ${w} sandbox vm exec ${first.name}${hint} -- ip addr`);
+  out(`  ${w} sandbox vm exec ${first.name}${hint} -- ping -c 3 ${peer.ip}`);
+  out(`  ${w} sandbox vm create mine --network blue --chassis hv2${hint}`);
+  out(`  ${w} sandbox down${hint}      # remove everything the sandbox made`);
+  if (!result.asExpected) {
+    process.stderr.write('wyvern sandbox demo: the reachability matrix is not what the topology says (see the ! cells)\n');
+    return 1;
+  }
   return 0;
 }
 
@@ -226,6 +277,8 @@ export const sandboxCommand: Command = {
           return await runStatus(rest);
         case 'vm':
           return await runVm(rest);
+        case 'demo':
+          return await runDemoCommand(rest);
         default:
           throw new UsageError(sub ? `unknown sandbox command '${sub}'` : 'missing command');
       }
