@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NeutronApi } from '../src/server/app.js';
+import { txStats } from '../src/server/tx.js';
 import { EtcdStore } from '../src/store/etcd.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store, Watch } from '../src/store/types.js';
@@ -216,6 +217,8 @@ interface Row {
   createP50Ms: number;
   createP99Ms: number;
   createErrors: number;
+  /** Transactions re-run after a failed compare during the create run. */
+  createRetries: number;
   listPorts: number;
   listBytes: number;
   listP50Ms: number;
@@ -242,7 +245,9 @@ async function measure(driver: string, store: Store, watcherStore: Store, load: 
     process.stderr.write(`[${driver}] warm-up ${WARMUP} creates\n`);
     await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: WARMUP, concurrency: CONCURRENCY, namePrefix: 'w-' });
     process.stderr.write(`[${driver}] ${PORTS - WARMUP} creates, ${CONCURRENCY} clients\n`);
+    const conflictsBefore = txStats.conflicts;
     const c = await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: PORTS - WARMUP, concurrency: CONCURRENCY, namePrefix: 'c-' });
+    const conflicts = txStats.conflicts - conflictsBefore;
     const underLoad = await watcher.latencies(c.sent);
     const errors = Object.entries(c.statuses).filter(([s]) => s !== '201').reduce((n, [, k]) => n + k, 0);
     if (errors > 0) process.stderr.write(`[${driver}] ${errors} failed creates ${JSON.stringify(c.statuses)}: ${c.firstError}\n`);
@@ -259,6 +264,7 @@ async function measure(driver: string, store: Store, watcherStore: Store, load: 
       createP50Ms: pct(c.latencies, 50),
       createP99Ms: pct(c.latencies, 99),
       createErrors: errors,
+      createRetries: conflicts,
       listPorts: l.count,
       listBytes: l.bytes,
       listP50Ms: pct(l.latencies, 50),
@@ -311,11 +317,11 @@ async function main(): Promise<void> {
   const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
   console.log(`machine: ${machine}`);
   console.log(`API benchmark: ${PORTS} ports (${WARMUP} warm-up) on one /16, ${CONCURRENCY} keep-alive clients in a worker thread; ${LISTS} lists; ${WATCH_SAMPLES} idle watch samples`);
-  const header = ['driver', 'creates/s', 'create p50', 'create p99', 'errors', 'list n', 'list p50', 'list p99', 'watch p50', 'watch p99', 'load p50', 'load p99'];
-  const widths = [8, 10, 11, 11, 7, 7, 9, 9, 10, 10, 9, 9];
+  const header = ['driver', 'creates/s', 'create p50', 'create p99', 'errors', 'retries', 'list n', 'list p50', 'list p99', 'watch p50', 'watch p99', 'load p50', 'load p99'];
+  const widths = [8, 10, 11, 11, 7, 8, 7, 9, 9, 10, 10, 9, 9];
   console.log(header.map((h, i) => (i === 0 ? h.padEnd(widths[i]) : h.padStart(widths[i]))).join(''));
   for (const r of rows) {
-    const cells = [r.driver, f(r.createsPerSec), f(r.createP50Ms, 1), f(r.createP99Ms, 1), String(r.createErrors), String(r.listPorts), f(r.listP50Ms, 1), f(r.listP99Ms, 1), f(r.watchP50Ms, 2), f(r.watchP99Ms, 2), f(r.watchLoadP50Ms, 1), f(r.watchLoadP99Ms, 1)];
+    const cells = [r.driver, f(r.createsPerSec), f(r.createP50Ms, 1), f(r.createP99Ms, 1), String(r.createErrors), String(r.createRetries), String(r.listPorts), f(r.listP50Ms, 1), f(r.listP99Ms, 1), f(r.watchP50Ms, 2), f(r.watchP99Ms, 2), f(r.watchLoadP50Ms, 1), f(r.watchLoadP99Ms, 1)];
     console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(''));
   }
   console.log('(ms; watch = client sends POST → store watcher sees the port, one request at a time; load = the same during the create run)');

@@ -9,6 +9,7 @@ import { ipKey, ipPrefix, macKey } from '../model/keys.js';
 import { formatIp, parseCidr, parseIp } from '../model/ip-address.js';
 import type { SubnetRecord } from '../model/records.js';
 import { IpAddressInUse, MacAddressInUse } from './errors.js';
+import type { Store } from '../store/types.js';
 import type { Tx } from './tx.js';
 
 /** Pick a value among the lowest free integers in [min, max] (randomised among the first few). */
@@ -41,18 +42,37 @@ export async function allocateInteger(
 }
 
 /**
+ * In-process allocation cursors (per store and hint key): concurrent requests of this server take
+ * distinct values instead of colliding on the same few candidates. Only a hint: every claim is
+ * still guarded by createRevision = 0, so other servers (or a stale cursor) cannot cause
+ * duplicates, only a retry.
+ */
+const cursors = new WeakMap<Store, Map<string, number>>();
+
+function cursorsOf(store: Store): Map<string, number> {
+  let m = cursors.get(store);
+  if (m === undefined) cursors.set(store, (m = new Map()));
+  return m;
+}
+
+/**
  * Allocate an integer in [1, max] under `prefix` without reading every allocation: a hint key
- * (`hintKey`, written blindly, never compared) remembers where the last allocation ended; a few
- * values after it are probed, each claim guarded by createRevision = 0. Values grow until `max`,
- * then allocation wraps to the lowest free ones.
+ * (`hintKey`, written blindly, never compared) remembers where the last allocation ended, and an
+ * in-process cursor hands out the values after it one by one; the value is probed and claimed
+ * guarded by createRevision = 0. Values grow until `max`, then allocation wraps to the lowest
+ * free ones.
  */
 export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, max: number, owner: string): Promise<number | undefined> {
   const hintKv = await tx.peek(hintKey);
   let start = hintKv ? Number(hintKv.value) : 1;
   if (!Number.isInteger(start) || start < 1 || start > max) start = 1;
+  const local = cursorsOf(tx.store);
   for (let i = 0; i < 8; i++) {
-    const n = start + randomInt(64) + i * 64;
+    // Taken synchronously: no other request of this process gets the same candidate.
+    const n = Math.max(start, local.get(hintKey) ?? 1);
     if (n > max) break;
+    local.set(hintKey, n + 1);
+    start = n + 1;
     const key = `${prefix}${n}`;
     if (tx.writesKey(key) || (await tx.peek(key))) continue;
     tx.absent(key);
@@ -61,7 +81,10 @@ export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, ma
     return n;
   }
   const n = await allocateInteger(tx, prefix, [[1, max]], owner);
-  if (n !== undefined) tx.put(hintKey, String(n + 1));
+  if (n !== undefined) {
+    tx.put(hintKey, String(n + 1));
+    local.set(hintKey, n + 1);
+  }
   return n;
 }
 

@@ -135,6 +135,9 @@ function fakeKv(key: string, value: string): KeyValue {
   return { key, value, createRevision: 0, modRevision: 0, version: 0 };
 }
 
+/** Process-wide counters (benchmarks and diagnostics): transactions committed, and re-runs after a failed compare. */
+export const txStats = { commits: 0, conflicts: 0 };
+
 export interface RetryOptions {
   /** Attempts before giving up with RetryLimitExceeded (default 60). */
   readonly maxAttempts?: number;
@@ -149,7 +152,11 @@ export async function runTx<T>(store: Store, fn: (tx: Tx) => Promise<T>, opts: R
   for (let attempt = 0; attempt < max; attempt++) {
     const tx = new Tx(store);
     const result = await fn(tx);
-    if (await tx.commit()) return result;
+    if (await tx.commit()) {
+      txStats.commits++;
+      return result;
+    }
+    txStats.conflicts++;
     // Back off a little, growing with the attempt number, jittered so contenders spread out.
     const ceiling = Math.min(50, 1 + attempt * 2);
     await new Promise((r) => setTimeout(r, Math.random() * ceiling));
