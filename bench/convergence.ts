@@ -87,6 +87,11 @@ async function startCloud(): Promise<Cloud> {
   const store = new MemoryStore();
   const napi = new NeutronApi(store, { onError: (e) => log(`api error: ${String(e)}`) });
   const { server, url } = await napi.listen('127.0.0.1', 0);
+  // One busy event loop runs everything: no request/keep-alive deadlines (a keep-alive socket
+  // closed by a late timer races the next request: "other side closed").
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  server.keepAliveTimeout = 0;
   return { store, server, api: new Api(url) };
 }
 
@@ -500,9 +505,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wyvern-conv-'));
   const ovsResults: OvsResult[] = [];
   const scaleResults: ScaleResult[] = [];
+  const scaleErrors: { chassis: number; error: string }[] = [];
   try {
     for (const n of OVS_SIZES) ovsResults.push(await runOvs(n, dir));
-    for (const c of SCALE_SIZES) scaleResults.push(await runScale(c, dir));
+    for (const c of SCALE_SIZES) {
+      try {
+        scaleResults.push(await runScale(c, dir));
+      } catch (e) {
+        log(`scale ${c} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        scaleErrors.push({ chassis: c, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -528,7 +541,8 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`RESULT ${JSON.stringify({ machine: m, ovs: ovsResults, scale: scaleResults })}`);
+  for (const e of scaleErrors) console.log(`scale ${e.chassis} chassis: FAILED: ${e.error}`);
+  console.log(`RESULT ${JSON.stringify({ machine: m, ovs: ovsResults, scale: scaleResults, scaleErrors })}`);
 }
 
 /** 1,000 controllers in one process need more than V8's default heap: run again with 16 GiB. */
