@@ -13,7 +13,6 @@ import type { Store, Lease } from '../store/types.js';
 import { openStore } from '../store/open.js';
 import { Vswitch, type EnsureBridgeOptions, type EnsureTunnelPortOptions, type InterfaceInfo } from '../ovsdb/vswitch.js';
 import { OpenFlowChannel } from '../openflow/channel.js';
-import type { MessageOf } from '../openflow/types.js';
 import { chassisKey, type ChassisRecord } from '../model/chassis.js';
 import {
   DesiredTable,
@@ -21,15 +20,15 @@ import {
   diff,
   fullCompile,
   updateDesired,
+  reactiveInvalidations,
   GENEVE_TLV_MAPPINGS,
-  decodePuntUserdata,
+  PUNT_METERS,
   type PipelineMessage,
 } from '../pipeline/index.js';
+import { PuntHandler } from './punt-handler.js';
 import { NbCache } from './nb-cache.js';
 import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
-import { answerDhcp, DHCP_SERVER_MAC } from './dhcp-responder.js';
-import { RateLimiter } from './rate-limiter.js';
 import type { ChassisInfo, Encap, LocalTopology } from './topology.js';
 
 export type L3Mode = 'proactive' | 'reactive';
@@ -81,9 +80,12 @@ export interface ControllerStats {
   readonly groupModsSent: number;
   readonly desiredFlows: number;
   readonly installedFlows: number;
-  readonly dhcpReplies: number;
-  readonly dhcpDropped: number;
   readonly packetIns: number;
+  /** Packet-ins by punt kind, and what the controller did with them. */
+  readonly punts: Readonly<Record<string, number>>;
+  readonly reactiveFlowsInstalled: number;
+  readonly dhcpReplies: number;
+  readonly dhcpRateLimited: number;
   readonly localPorts: number;
   readonly networks: number;
 }
@@ -95,7 +97,6 @@ export interface ControllerEvents {
 }
 
 const TUNNEL_PORT_NAME: Record<Encap, string> = { geneve: 'wyv-geneve', vxlan: 'wyv-vxlan' };
-const OFP_NO_BUFFER = 0xffffffff;
 
 function defaultOpenflowTarget(ovsdb: string, bridge: string): string {
   if (!ovsdb.startsWith('unix:')) {
@@ -119,20 +120,28 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   /** What the switch has; undefined until read after a (re)connect. */
   private installed: InstalledTable | undefined;
   private plugged = new Map<string, number>();
+  /** Deletes of reactive flows made stale by topology changes, sent with the next diff. */
+  private pendingInvalidations: PipelineMessage[] = [];
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
-  private readonly dhcpLimiter: RateLimiter;
+  private readonly punts: PuntHandler;
   private readonly log: (line: string) => void;
-  private counters = { syncs: 0, flowModsSent: 0, groupModsSent: 0, dhcpReplies: 0, packetIns: 0 };
+  private counters = { syncs: 0, flowModsSent: 0, groupModsSent: 0 };
+  private l3Mode: L3Mode;
 
   constructor(private readonly opts: ControllerOptions) {
     super();
     this.bridge = opts.bridge ?? 'br-int';
     this.encap = opts.encap ?? 'geneve';
     this.chassisInfo = { name: opts.chassis, tunnelIp: opts.tunnelIp, encap: [this.encap], gateway: opts.gateway ?? false };
-    this.dhcpLimiter = new RateLimiter(opts.dhcpRate ?? 20, opts.dhcpRate ?? 20);
     this.log = opts.log ?? (() => {});
+    this.l3Mode = opts.l3Mode ?? 'proactive';
+    this.punts = new PuntHandler({
+      topology: () => this.topo,
+      send: (msg) => this.channel.send(msg),
+      dhcpRate: opts.dhcpRate ?? 20,
+    });
   }
 
   async start(): Promise<void> {
@@ -156,7 +165,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       this.installed = undefined;
       this.log(`switch disconnected${reason ? `: ${reason.message}` : ''}`);
     });
-    this.channel.on('packetIn2', (msg) => this.onPacketIn2(msg));
+    this.channel.on('packetIn2', (msg) => this.punts.handle(msg));
     this.channel.on('error', (err) => this.log(`openflow: ${err.message}`));
     await this.channel.ready();
     await firstSync;
@@ -172,7 +181,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       ...this.counters,
       desiredFlows: this.desired.flowCount,
       installedFlows: this.installed?.flows.size ?? 0,
-      dhcpDropped: [...this.dhcpLimiter.dropped.values()].reduce((a, b) => a + b, 0),
+      ...this.punts.stats(),
       localPorts: this.topo?.local.size ?? 0,
       networks: this.topo?.networks.size ?? 0,
     };
@@ -249,6 +258,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     try {
       await this.channel.sendAsync({ type: 'set_packet_in_format', format: 'nxt_packet_in2' });
       if (this.encap === 'geneve') await this.ensureTlvMapping();
+      await this.ensureMeters();
       const [flows, groups] = await Promise.all([this.channel.dumpFlows(), this.channel.dumpGroups()]);
       this.installed = InstalledTable.fromSwitch(flows, groups);
       this.log(`switch connected: ${flows.length} flows, ${groups.length} groups installed`);
@@ -267,6 +277,25 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       await this.channel.sendAsync({ type: 'tlv_table_mod', command: 'add', mappings: missing });
       await this.channel.barrier();
     }
+  }
+
+  /** The punt meters every router punt flow refers to: add, or modify when they exist. */
+  private async ensureMeters(): Promise<void> {
+    const adds = PUNT_METERS.map((m) => ({ type: 'meter_mod' as const, ...m }));
+    const failed = await this.channel.sendBatch(adds);
+    if (failed.length > 0) {
+      const again = await this.channel.sendBatch(failed.map((f) => ({ ...adds[f.index], command: 'modify' as const })));
+      if (again.length > 0) throw again[0].error;
+    }
+  }
+
+  /** Switch between proactive and reactive routing at run time (no traffic lost: the
+   * proactive flows are replaced by reactive misses in one bundle, and back). */
+  setL3Mode(mode: L3Mode): void {
+    if (mode === this.l3Mode) return;
+    this.l3Mode = mode;
+    this.log(`l3 mode: ${mode}`);
+    this.scheduleSync();
   }
 
   private pluggedNow(): Map<string, number> {
@@ -312,10 +341,13 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       chassis: this.chassisInfo,
       plugged,
       tunnelOfport: this.tunnelOfport,
+      l3Mode: this.l3Mode,
     });
-    if (this.topo === undefined) this.desired = fullCompile(next);
-    else updateDesired(this.desired, this.topo, next);
+    const prev = this.topo;
+    if (prev === undefined) this.desired = fullCompile(next);
+    else updateDesired(this.desired, prev, next);
     this.topo = next;
+    if (prev) this.pendingInvalidations.push(...reactiveInvalidations(prev, next));
     this.counters.syncs++;
 
     // Store writes after the flows are computed: bindings are best effort and retried next pass.
@@ -324,8 +356,11 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const installed = this.installed;
     if (!installed || this.channel.state !== 'connected') return; // reconciled on connect
     const messages = diff(this.desired, installed);
-    if (messages.length > 0) {
-      await this.send(messages);
+    // Reactive flows of ports that moved or went away go in the same bundle as the new state.
+    const invalidations = this.pendingInvalidations;
+    this.pendingInvalidations = [];
+    if (messages.length > 0 || invalidations.length > 0) {
+      await this.send([...messages, ...invalidations]);
       installed.apply(messages);
     }
     this.emit('synced', this.stats());
@@ -351,28 +386,4 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     ]);
   }
 
-  private onPacketIn2(msg: MessageOf<'packet_in2'>): void {
-    this.counters.packetIns++;
-    const topo = this.topo;
-    if (!topo) return;
-    const portKey = msg.userdata ? decodePuntUserdata(msg.userdata) : undefined;
-    if (portKey === undefined) return;
-    let portId: string | undefined;
-    for (const [id, b] of topo.local) {
-      if (topo.ports.get(id)?.key === portKey) {
-        portId = b.portId;
-        break;
-      }
-    }
-    if (!portId) return;
-    const port = topo.ports.get(portId)!;
-    const ofport = topo.local.get(portId)!.ofport;
-    const network = topo.networks.get(port.networkId);
-    if (!network) return;
-    if (!this.dhcpLimiter.allow(port.key)) return;
-    const out = answerDhcp(msg.packet, { port, network, subnets: topo.subnets }, DHCP_SERVER_MAC);
-    if (out.kind !== 'reply') return;
-    this.counters.dhcpReplies++;
-    this.channel.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: 'controller', actions: [{ type: 'output', port: ofport }], data: out.frame });
-  }
 }

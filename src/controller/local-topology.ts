@@ -3,15 +3,17 @@
  * `LocalTopology` snapshot the flow compilers read. Pure.
  */
 import type { ChassisRecord } from '../model/chassis.js';
-import type { NetworkRecord, PortRecord, SubnetRecord } from '../model/records.js';
-import type { NbSnapshot } from './nb-cache.js';
+import type { NetworkRecord, PortRecord, RouterRecord, SubnetRecord } from '../model/records.js';
+import { isRouterInterface, type NbSnapshot } from './nb-cache.js';
 import type {
   ChassisInfo,
   Encap,
+  L3Mode,
   LocalBinding,
   LocalTopology,
   NetworkInfo,
   PortInfo,
+  RouterInfo,
   SubnetInfo,
 } from './topology.js';
 
@@ -20,6 +22,7 @@ export interface LocalFacts {
   /** Neutron port id → ofport, for interfaces on br-int with an iface-id and an ofport. */
   readonly plugged: ReadonlyMap<string, number>;
   readonly tunnelOfport: Partial<Record<Encap, number>>;
+  readonly l3Mode: L3Mode;
 }
 
 export function networkInfo(n: NetworkRecord): NetworkInfo {
@@ -122,5 +125,37 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
       if (c) remoteChassis.set(c.name, chassisInfoOf(c));
     }
   }
-  return { chassis: facts.chassis, remoteChassis, networks, subnets, ports, local, tunnelOfport: facts.tunnelOfport };
+  const routers = new Map<string, RouterInfo>();
+  const interfaces = new Map<string, string[]>();
+  for (const p of nb.ports.values()) {
+    if (!isRouterInterface(p) || !ports.has(p.id)) continue;
+    let list = interfaces.get(p.device_id);
+    if (!list) interfaces.set(p.device_id, (list = []));
+    list.push(p.id);
+  }
+  for (const [id, r] of nb.routers) {
+    routers.set(id, routerInfoOf(r, (interfaces.get(id) ?? []).sort()));
+  }
+  return {
+    chassis: facts.chassis,
+    remoteChassis,
+    networks,
+    subnets,
+    ports,
+    local,
+    tunnelOfport: facts.tunnelOfport,
+    routers,
+    l3Mode: facts.l3Mode,
+  };
+}
+
+/** Router info memoized per (record object, interface list) so unchanged routers keep identity. */
+const routerInfos = new WeakMap<RouterRecord, { ifaces: string; info: RouterInfo }>();
+function routerInfoOf(r: RouterRecord, ifaces: readonly string[]): RouterInfo {
+  const key = ifaces.join(',');
+  const hit = routerInfos.get(r);
+  if (hit && hit.ifaces === key) return hit.info;
+  const info: RouterInfo = { id: r.id, name: r.name, key: r.key, adminStateUp: r.admin_state_up, routes: r.routes, interfaces: ifaces };
+  routerInfos.set(r, { ifaces: key, info });
+  return info;
 }
