@@ -183,16 +183,29 @@ export class NeutronApi {
   /** Render records as API objects for ctx (internal fields and admin-only attributes removed). */
   async render(tx: Tx, plugin: ResourcePlugin, ctx: RequestContext, records: readonly StandardRecord[]): Promise<ApiObject[]> {
     const derive = plugin.derive ? await plugin.derive(tx, records) : undefined;
-    const hidden = [
-      ...(plugin.internalFields ?? []),
-      ...(ctx.isAdmin ? [] : Object.entries(plugin.attributes).filter(([, s]) => s.adminOnlyRead).map(([k]) => k)),
-    ];
+    const hidden = this.hiddenFields(plugin, ctx);
     return records.map((r) => {
-      const o: ApiObject = { ...r, tenant_id: r.project_id };
-      if (derive) Object.assign(o, derive(r));
-      for (const h of hidden) delete o[h];
+      // Copy field by field (no `delete`: it would leave slow dictionary-mode objects behind).
+      const o: ApiObject = {};
+      for (const k in r) if (!hidden.has(k)) o[k] = (r as unknown as ApiObject)[k];
+      if (!hidden.has('tenant_id')) o.tenant_id = r.project_id;
+      if (derive) for (const [k, v] of Object.entries(derive(r))) if (!hidden.has(k)) o[k] = v;
       return o;
     });
+  }
+
+  private readonly hiddenCache = new Map<ResourcePlugin, [Set<string>, Set<string>]>();
+
+  /** Fields not shown to ctx: the plugin's internal fields, and admin-only ones to non-admins. */
+  private hiddenFields(plugin: ResourcePlugin, ctx: RequestContext): ReadonlySet<string> {
+    let sets = this.hiddenCache.get(plugin);
+    if (sets === undefined) {
+      const internal = new Set(plugin.internalFields ?? []);
+      const forUsers = new Set([...internal, ...Object.entries(plugin.attributes).filter(([, a]) => a.adminOnlyRead).map(([k]) => k)]);
+      sets = [internal, forUsers];
+      this.hiddenCache.set(plugin, sets);
+    }
+    return ctx.isAdmin ? sets[0] : sets[1];
   }
 
   private async canSee(tx: Tx, plugin: ResourcePlugin, ctx: RequestContext, r: StandardRecord): Promise<boolean> {
@@ -215,19 +228,66 @@ export class NeutronApi {
     if (!ctx.canWrite) throw new PolicyNotAuthorized(action);
   }
 
+  /**
+   * Parsed records (and their rendered JSON per view) of the last list of each collection, by key
+   * and modRevision: a value at a given key and modRevision never changes, so repeated lists
+   * only parse and serialize what changed. Only lists use it, and never mutate what it holds.
+   */
+  private readonly listCache = new Map<string, Map<string, ListEntry>>();
+
+  private async listRecords(tx: Tx, prefix: string): Promise<ListEntry[]> {
+    const kvs = await tx.range(prefix);
+    const old = this.listCache.get(prefix);
+    const fresh = new Map<string, ListEntry>();
+    const out: ListEntry[] = new Array(kvs.length);
+    for (let i = 0; i < kvs.length; i++) {
+      const kv = kvs[i];
+      let e = old?.get(kv.key);
+      if (e === undefined || e.modRevision !== kv.modRevision || kv.modRevision === 0) {
+        e = { modRevision: kv.modRevision, record: JSON.parse(kv.value) as StandardRecord, json: [undefined, undefined] };
+      }
+      fresh.set(kv.key, e);
+      out[i] = e;
+    }
+    this.listCache.set(prefix, fresh);
+    return out;
+  }
+
   private async list(plugin: ResourcePlugin, ctx: RequestContext, url: URL): Promise<unknown> {
     const tx = new Tx(this.store);
     const params = url.searchParams;
     const sort = parseSort(plugin, params);
     if (plugin.beforeList) await plugin.beforeList(ctx, params);
-    const records = await tx.rangeJson<StandardRecord>(plugin.prefix);
-    const visible: StandardRecord[] = [];
-    for (const r of records) if (await this.canSee(tx, plugin, ctx, r)) visible.push(r);
-    let objs = applyFilters(plugin, await this.render(tx, plugin, ctx, visible), params);
+    const entries = await this.listRecords(tx, plugin.prefix);
+    const visible: ListEntry[] = [];
+    for (const e of entries) {
+      const r = e.record;
+      // Synchronous answers (admin, owner, most plugins) cost no await.
+      const v = ctx.isAdmin ? true : plugin.canSee ? plugin.canSee(ctx, r, tx) : r.project_id === ctx.projectId;
+      if (v === true || (v !== false && (await v))) visible.push(e);
+    }
+    const rendered = await this.render(tx, plugin, ctx, visible.map((e) => e.record));
+    const entryOf = new Map<ApiObject, ListEntry>();
+    rendered.forEach((o, i) => entryOf.set(o, visible[i]));
+    let objs = applyFilters(plugin, rendered, params);
     objs = sortObjects(objs, sort);
     const page = paginate(objs, params, url);
     const fields = params.getAll('fields');
     const bodyKey = plugin.bodyCollection ?? plugin.collection;
+    if (fields.length === 0 && !plugin.derive) {
+      // Serialize each object once per (record revision, view); reuse it in later lists.
+      const view = ctx.isAdmin ? 1 : 0;
+      const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(bodyKey)}:[`)];
+      page.items.forEach((o, i) => {
+        if (i > 0) parts.push(COMMA);
+        const e = entryOf.get(o)!;
+        parts.push((e.json[view] ??= Buffer.from(JSON.stringify(o))));
+      });
+      let tail = ']';
+      if (page.links.length > 0) tail += `,${JSON.stringify(`${bodyKey}_links`)}:${JSON.stringify(page.links)}`;
+      parts.push(Buffer.from(`${tail}}`));
+      return new RawJson(Buffer.concat(parts));
+    }
     const body: Record<string, unknown> = { [bodyKey]: page.items.map((o) => selectFields(o, fields)) };
     if (page.links.length > 0) body[`${bodyKey}_links`] = page.links;
     return body;
@@ -436,11 +496,25 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const bytes = body instanceof RawJson ? body.bytes : Buffer.from(JSON.stringify(body));
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
+}
+
+/** A response body already serialized (UTF-8 JSON). */
+class RawJson {
+  constructor(readonly bytes: Buffer) {}
+}
+
+const COMMA = Buffer.from(',');
+
+/** One record as lists see it: parsed once per modRevision, its JSON per view (user, admin). */
+interface ListEntry {
+  readonly modRevision: number;
+  readonly record: StandardRecord;
+  readonly json: [Buffer | undefined, Buffer | undefined];
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {

@@ -92,13 +92,16 @@ export function parseSort(plugin: ResourcePlugin, params: URLSearchParams): Sort
 export function sortObjects(objs: ApiObject[], keys: readonly SortKey[]): ApiObject[] {
   // `id` is always the last tie breaker so that markers are unambiguous.
   const all = keys.some((k) => k.key === 'id') ? keys : [...keys, { key: 'id', dir: keys[0]?.dir ?? 1 } as SortKey];
-  return [...objs].sort((a, b) => {
+  const cmp = (a: ApiObject, b: ApiObject): number => {
     for (const k of all) {
       const c = compareValues(a[k.key], b[k.key]);
       if (c !== 0) return c * k.dir;
     }
     return 0;
-  });
+  };
+  // Records usually arrive in key (= id) order already: check in one pass before sorting.
+  for (let i = 1; i < objs.length; i++) if (cmp(objs[i - 1], objs[i]) > 0) return [...objs].sort(cmp);
+  return [...objs];
 }
 
 export interface Page {

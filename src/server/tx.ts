@@ -62,11 +62,17 @@ export class Tx {
    */
   async range(prefix: string, opts: { guard?: boolean } = {}): Promise<KeyValue[]> {
     const res = await this.store.range(prefix);
-    const byKey = new Map<string, KeyValue>();
-    for (const kv of res.kvs) {
-      byKey.set(kv.key, kv);
-      if (opts.guard) this.guard(kv.key, kv);
+    if (opts.guard) for (const kv of res.kvs) this.guard(kv.key, kv);
+    let mine = false;
+    for (const key of this.writes.keys()) {
+      if (key.startsWith(prefix)) {
+        mine = true;
+        break;
+      }
     }
+    if (!mine) return [...res.kvs]; // the store returns keys sorted
+    const byKey = new Map<string, KeyValue>();
+    for (const kv of res.kvs) byKey.set(kv.key, kv);
     for (const [key, p] of this.writes) {
       if (!key.startsWith(prefix)) continue;
       if ('deleted' in p) byKey.delete(key);

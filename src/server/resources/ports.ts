@@ -219,10 +219,9 @@ export const portsPlugin: PluginFactory = (env) => {
       },
     },
     notFound: (id) => new PortNotFound(id),
-    async canSee(ctx, p, tx) {
-      if (p.project_id === ctx.projectId) return true;
-      const n = await tx.peekJsonCached<NetworkRecord>(resourceKey('networks', p.network_id));
-      return n !== undefined && n.project_id === ctx.projectId;
+    canSee(ctx, p, tx) {
+      if (p.project_id === ctx.projectId) return true; // synchronous: lists of own ports cost no await
+      return tx.peekJsonCached<NetworkRecord>(resourceKey('networks', p.network_id)).then((n) => n !== undefined && n.project_id === ctx.projectId);
     },
 
     async create(tx, ctx, input, base): Promise<PortRecord> {
