@@ -181,6 +181,28 @@ export function arpRequest(o: { ethSrc: string; sha: string; spa: string; tpa: s
   return `ffffffffffff${hexMac(o.ethSrc)}0806` + `0001080006040001${hexMac(o.sha)}${hexIp(o.spa)}000000000000${hexIp(o.tpa)}`;
 }
 
+/** A broadcast IPv4/UDP frame (hex), UDP checksum 0 (allowed over IPv4). */
+export function udpBroadcast(o: { ethSrc: string; ipSrc: string; sport: number; dport: number; payload: string }): string {
+  const udpLen = 8 + o.payload.length / 2;
+  const hex16 = (n: number) => n.toString(16).padStart(4, '0');
+  const ipHeader = (sum: number) => `4500${hex16(20 + udpLen)}00004000ff11${hex16(sum)}${hexIp(o.ipSrc)}ffffffff`;
+  const words = ipHeader(0).match(/.{4}/g) as string[];
+  let sum = words.reduce((a, w) => a + Number.parseInt(w, 16), 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const udp = `${hex16(o.sport)}${hex16(o.dport)}${hex16(udpLen)}0000${o.payload}`;
+  return `ffffffffffff${hexMac(o.ethSrc)}0800${ipHeader(~sum & 0xffff)}${udp}`;
+}
+
+/** A DHCP OFFER (BOOTP reply, hex) from `server` offering `yiaddr` to `chaddr`, with `router`. */
+export function dhcpOffer(o: { server: string; yiaddr: string; chaddr: string; router: string }): string {
+  const opt = (code: number, hex: string) => code.toString(16).padStart(2, '0') + (hex.length / 2).toString(16).padStart(2, '0') + hex;
+  return (
+    '02010600' + '12345678' + '0000' + '8000' + '00000000' + hexIp(o.yiaddr) + hexIp(o.server) + '00000000' +
+    hexMac(o.chaddr).padEnd(32, '0') + '00'.repeat(64 + 128) + '63825363' +
+    opt(53, '02') + opt(54, hexIp(o.server)) + opt(1, 'ffffff00') + opt(3, hexIp(o.router)) + opt(51, '0000003c') + 'ff'
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Packet captures
 
@@ -199,11 +221,13 @@ export class Capture {
     this.exited = new Promise((r) => child.on('close', () => r()));
   }
 
-  /** `tcpdump -e -n -l -U -i eth0 FILTER` in a VM; resolves once tcpdump is listening. */
+  /** `tcpdump --immediate-mode -e -n -l -U -i eth0 FILTER` in a VM; resolves once tcpdump is listening. */
   static async start(state: SandboxState, vm: string, filter: string): Promise<Capture> {
     const ns = findVm(state, vm).netns;
     // `ip netns exec` execs tcpdump in place: the child pid is tcpdump's.
-    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-e', '-n', '-l', '-U', '-i', VM_IFACE, filter], {
+    // --immediate-mode: without it libpcap hands packets over a block at a time (up to 1 s
+    // late), and what is still pending when tcpdump is stopped is never printed.
+    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '--immediate-mode', '-e', '-n', '-l', '-U', '-i', VM_IFACE, filter], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const cap = new Capture(vm, child);

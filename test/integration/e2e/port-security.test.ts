@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVm, dhcpVm, findVm } from '../../../src/sandbox/vm.js';
-import { arpRequest, Capture, eventually, exec, must, pings, sendFrames, startCloud, vmIp, vmMac, type Cloud } from './helpers.js';
+import { arpRequest, Capture, dhcpOffer, eventually, exec, must, pings, sendFrames, startCloud, udpBroadcast, vmIp, vmMac, type Cloud } from './helpers.js';
 
 const SPOOF_MAC = '02:00:00:00:be:ef';
 const SPOOF_IP = '10.5.0.222';
@@ -113,15 +113,29 @@ describe('end to end: port security', () => {
       );
       expect(rogue.exitCode, 'udhcpd is running').toBeNull();
       const { vm: d } = await createVm(st, { name: 'd', network: 'ps', chassis: 'hv3', dhcp: false });
-      const cap = await Capture.start(st, 'd', 'udp port 67 or udp port 68');
+      const cMac = vmMac(st, 'c');
+      const cIp = vmIp(st, 'c');
+      const payload = dhcpOffer({ server: cIp, yiaddr: '10.5.0.200', chaddr: d.mac, router: '10.5.0.254' });
+      // The same bytes on other UDP ports: the control that a frame like this is flooded.
+      const control = udpBroadcast({ ethSrc: cMac, ipSrc: cIp, sport: 5067, dport: 5068, payload });
+      const forged = udpBroadcast({ ethSrc: cMac, ipSrc: cIp, sport: 67, dport: 68, payload });
+      const cap = await Capture.start(st, 'd', `ether src ${cMac} or udp port 67 or udp port 68`);
       const rogueSpoke = await Capture.start(st, 'c', 'udp src port 67');
       let lease;
       try {
+        // forged OFFERs while d's client runs (besides whatever the real udhcpd answers)
+        const forging = (async () => {
+          for (let i = 0; i < 5; i++) await sendFrames(st, 'c', [forged]);
+        })();
         lease = await dhcpVm(st, 'd');
+        await forging;
+        await sendFrames(st, 'c', [control]);
+        await cap.waitFor(/\.5067 > 255\.255\.255\.255\.5068/, 'the control broadcast from c');
       } finally {
         const heard = await cap.stop();
-        await rogueSpoke.stop();
-        expect(heard.filter((l) => l.includes(vmMac(st, 'c'))), 'DHCP packets from the rogue VM that reached d').toEqual([]);
+        const spoke = await rogueSpoke.stop();
+        console.log(`rogue udhcpd and forger sent ${spoke.length} DHCP server packet(s); d heard ${heard.length} packet(s)`);
+        expect(heard.filter((l) => l.includes(cMac) && /\.67 > /.test(l)), 'DHCP server packets from the rogue VM that reached d').toEqual([]);
         expect(heard.some((l) => /\.67 > /.test(l)), `d heard a DHCP server (Wyvern): ${heard.join('\n')}`).toBe(true);
       }
       const port = await cloud.api.port(d.portId);
