@@ -62,17 +62,10 @@ function cursorsOf(store: Store): Map<string, number> {
  * guarded by createRevision = 0. Values grow until `max`, then allocation wraps to the lowest
  * free ones.
  */
-export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, max: number, owner: string): Promise<number | undefined> {
-  const hintKv = await tx.peek(hintKey);
-  let start = hintKv ? Number(hintKv.value) : 1;
-  if (!Number.isInteger(start) || start < 1 || start > max) start = 1;
-  const local = cursorsOf(tx.store);
+export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, max: number, owner: string, first?: number): Promise<number | undefined> {
   for (let i = 0; i < 8; i++) {
-    // Taken synchronously: no other request of this process gets the same candidate.
-    const n = Math.max(start, local.get(hintKey) ?? 1);
-    if (n > max) break;
-    local.set(hintKey, n + 1);
-    start = n + 1;
+    const n = i === 0 && first !== undefined ? first : await nextHinted(tx, hintKey, max);
+    if (n === undefined) break;
     const key = `${prefix}${n}`;
     if (tx.writesKey(key) || (await tx.peek(key))) continue;
     tx.absent(key);
@@ -83,8 +76,24 @@ export async function allocateHinted(tx: Tx, prefix: string, hintKey: string, ma
   const n = await allocateInteger(tx, prefix, [[1, max]], owner);
   if (n !== undefined) {
     tx.put(hintKey, String(n + 1));
-    local.set(hintKey, n + 1);
+    cursorsOf(tx.store).set(hintKey, n + 1);
   }
+  return n;
+}
+
+/**
+ * The next candidate of `allocateHinted` (reserved in this process; pass it as `first` to
+ * probe it), or undefined past `max`.
+ */
+export async function nextHinted(tx: Tx, hintKey: string, max: number): Promise<number | undefined> {
+  const hintKv = await tx.peek(hintKey);
+  let start = hintKv ? Number(hintKv.value) : 1;
+  if (!Number.isInteger(start) || start < 1 || start > max) start = 1;
+  const local = cursorsOf(tx.store);
+  // Taken synchronously: no other request of this process gets the same candidate.
+  const n = Math.max(start, local.get(hintKey) ?? 1);
+  if (n > max) return undefined;
+  local.set(hintKey, n + 1);
   return n;
 }
 
@@ -111,9 +120,10 @@ export async function claimMac(tx: Tx, networkId: string, mac: string, portId: s
   tx.put(key, portId);
 }
 
-export async function generateMac(tx: Tx, networkId: string, base: string, portId: string): Promise<string> {
+/** Generate and claim a free MAC; `first` is the first candidate tried (e.g. one prefetched). */
+export async function generateMac(tx: Tx, networkId: string, base: string, portId: string, first?: string): Promise<string> {
   for (let i = 0; i < 32; i++) {
-    const mac = randomMac(base);
+    const mac = i === 0 && first !== undefined ? first : randomMac(base);
     const key = macKey(networkId, mac);
     if (tx.writesKey(key) || (await tx.peek(key))) continue;
     tx.absent(key);
@@ -149,25 +159,37 @@ export function eui64Address(subnet: SubnetRecord, mac: string): string {
   return formatIp(6, c.network | iid);
 }
 
+function poolsOf(subnet: SubnetRecord): { pools: { start: bigint; end: bigint }[]; total: bigint } {
+  const pools = subnet.allocation_pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));
+  return { pools, total: pools.reduce((n, p) => n + (p.end - p.start + 1n), 0n) };
+}
+
+function randomInPools(pools: readonly { start: bigint; end: bigint }[], total: bigint): bigint {
+  let offset = randomBigInt(total);
+  for (const p of pools) {
+    const size = p.end - p.start + 1n;
+    if (offset < size) return p.start + offset;
+    offset -= size;
+  }
+  return pools[0].start;
+}
+
+/** A random address of the subnet's pools (a first candidate for `allocateIp`), or undefined. */
+export function ipCandidate(subnet: SubnetRecord): string | undefined {
+  const { pools, total } = poolsOf(subnet);
+  return total === 0n ? undefined : formatIp(subnet.ip_version, randomInPools(pools, total));
+}
+
 /**
  * Allocate a free address from the subnet's allocation pools for `portId`, or undefined when
  * the pools are exhausted. First a few random probes (cheap when the pool is mostly free, and
- * concurrent allocators rarely collide); if they all hit taken addresses, the allocations are
- * read and a random free address is taken (small pools) or probing continues (huge pools).
+ * concurrent allocators rarely collide; `first`, if given, is the first probe); if they all hit
+ * taken addresses, the allocations are read and a random free address is taken (small pools) or
+ * probing continues (huge pools).
  */
-export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string): Promise<string | undefined> {
-  const pools = subnet.allocation_pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));
-  const total = pools.reduce((n, p) => n + (p.end - p.start + 1n), 0n);
+export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string, first?: string): Promise<string | undefined> {
+  const { pools, total } = poolsOf(subnet);
   if (total === 0n) return undefined;
-  const randomInPools = (): bigint => {
-    let offset = randomBigInt(total);
-    for (const p of pools) {
-      const size = p.end - p.start + 1n;
-      if (offset < size) return p.start + offset;
-      offset -= size;
-    }
-    return pools[0].start;
-  };
   const take = (v: bigint): string => {
     const ip = formatIp(subnet.ip_version, v);
     const key = ipKey(subnet.id, ip);
@@ -176,7 +198,8 @@ export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string): 
     return ip;
   };
   for (let i = 0; i < 4; i++) {
-    const v = randomInPools();
+    const firstIp = i === 0 && first !== undefined ? parseIp(first) : undefined;
+    const v = firstIp && pools.some((p) => p.start <= firstIp.value && firstIp.value <= p.end) ? firstIp.value : randomInPools(pools, total);
     const key = ipKey(subnet.id, formatIp(subnet.ip_version, v));
     if (!tx.writesKey(key) && !(await tx.peek(key))) return take(v);
   }
@@ -192,7 +215,7 @@ export async function allocateIp(tx: Tx, subnet: SubnetRecord, portId: string): 
     return free.length > 0 ? take(free[randomInt(free.length)]) : undefined;
   }
   for (let i = 0; i < 256; i++) {
-    const v = randomInPools();
+    const v = randomInPools(pools, total);
     if (!used.has(v)) return take(v);
   }
   return undefined;

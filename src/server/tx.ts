@@ -22,7 +22,44 @@ export class Tx {
   /** Per-request memo for read-only lookups (policy checks reading a parent network). */
   readonly memo = new Map<string, unknown>();
 
+  /** Keys and prefixes read ahead by `prefetch` (one revision); `get`/`peek`/`range` use them. */
+  private readonly snapshot = new Map<string, KeyValue | undefined>();
+  private readonly snapshotRanges = new Map<string, readonly KeyValue[]>();
+
   constructor(readonly store: Store) {}
+
+  /**
+   * Read ahead keys and prefixes this request will read, in one round trip where the store can
+   * (`readMany`, etcd), else one call each, in parallel. Later `get`/`peek`/`range` of them use
+   * these values (and `get` guards them at the revision read), exactly as if read then.
+   */
+  async prefetch(keys: readonly string[], prefixes: readonly string[] = []): Promise<void> {
+    const ks = [...new Set(keys)].filter((k) => !this.snapshot.has(k) && !this.writes.has(k));
+    const ps = prefixes.filter((p) => !this.snapshotRanges.has(p));
+    if (ks.length + ps.length === 0) return;
+    let results: KeyValue[][];
+    if (this.store.readMany) {
+      results = await this.store.readMany([...ks.map((key) => ({ key })), ...ps.map((prefix) => ({ prefix }))]);
+    } else {
+      results = await Promise.all([
+        ...ks.map(async (k) => {
+          const kv = await this.store.get(k);
+          return kv ? [kv] : [];
+        }),
+        ...ps.map(async (p) => [...(await this.store.range(p)).kvs]),
+      ]);
+    }
+    ks.forEach((k, i) => this.snapshot.set(k, results[i][0]));
+    ps.forEach((p, i) => {
+      const kvs = results[ks.length + i];
+      this.snapshotRanges.set(p, kvs);
+      for (const kv of kvs) if (!this.snapshot.has(kv.key)) this.snapshot.set(kv.key, kv);
+    });
+  }
+
+  private read(key: string): Promise<KeyValue | undefined> | KeyValue | undefined {
+    return this.snapshot.has(key) ? this.snapshot.get(key) : this.store.get(key);
+  }
 
   /** `peek` + JSON parse, memoised for the life of this Tx (unguarded). */
   async peekJsonCached<T>(key: string): Promise<T | undefined> {
@@ -37,7 +74,7 @@ export class Tx {
   async get(key: string): Promise<KeyValue | undefined> {
     const pending = this.writes.get(key);
     if (pending) return 'deleted' in pending ? undefined : fakeKv(key, pending.value);
-    const kv = await this.store.get(key);
+    const kv = await this.read(key);
     this.guard(key, kv);
     return kv;
   }
@@ -46,7 +83,7 @@ export class Tx {
   async peek(key: string): Promise<KeyValue | undefined> {
     const pending = this.writes.get(key);
     if (pending) return 'deleted' in pending ? undefined : fakeKv(key, pending.value);
-    return this.store.get(key);
+    return this.read(key);
   }
 
   /** Parse a JSON value read with a guard; undefined if absent. */
@@ -61,7 +98,7 @@ export class Tx {
    * Pass `guard: true` to guard every key returned (detects changes and deletions, not inserts).
    */
   async range(prefix: string, opts: { guard?: boolean } = {}): Promise<KeyValue[]> {
-    const res = await this.store.range(prefix);
+    const res = { kvs: this.snapshotRanges.get(prefix) ?? (await this.store.range(prefix)).kvs };
     if (opts.guard) for (const kv of res.kvs) this.guard(kv.key, kv);
     let mine = false;
     for (const key of this.writes.keys()) {

@@ -10,6 +10,7 @@ import type {
   LeaseControl,
   LeaseInfo,
   RangeResult,
+  Read,
   Store,
   TxnRequest,
   TxnResult,
@@ -72,6 +73,19 @@ export class EtcdStore implements Store, LeaseControl {
     try {
       const res = await this.client.kv.range(this.keys.range(prefix));
       return { kvs: res.kvs.map((kv) => toKeyValue(this.keys, kv)), revision: Number(res.header.revision) };
+    } catch (err) {
+      throw mapEtcdError(err);
+    }
+  }
+
+  /** Several gets/ranges in one read-only etcd txn: one round trip, one revision. */
+  async readMany(reads: readonly Read[]): Promise<KeyValue[][]> {
+    this.assertOpen();
+    if (reads.length === 0) return [];
+    const success = reads.map((r) => ({ request_range: 'key' in r ? { key: this.keys.full(r.key) } : this.keys.range(r.prefix) }));
+    try {
+      const res = await this.client.kv.txn({ compare: [], success, failure: [] });
+      return res.responses.map((op) => op.response_range.kvs.map((kv) => toKeyValue(this.keys, kv)));
     } catch (err) {
       throw mapEtcdError(err);
     }

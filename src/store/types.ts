@@ -96,12 +96,21 @@ export interface Lease {
   revoke(): Promise<void>;
 }
 
+/** One read of a `readMany` batch: a single key, or every key under a prefix. */
+export type Read = { readonly key: string } | { readonly prefix: string };
+
 export interface Store {
   /** Driver name for status and logs: 'sqlite', 'etcd', 'remote'. */
   readonly kind: string;
   get(key: string): Promise<KeyValue | undefined>;
   /** All keys starting with `prefix`, sorted by key. */
   range(prefix: string): Promise<RangeResult>;
+  /**
+   * Several reads in one round trip, all at one revision: for each read, the keys found (a key
+   * read gives [] or [kv]; a prefix read is sorted by key). Optional: drivers with cheap reads
+   * (in-process) leave it out and callers use `get`/`range`.
+   */
+  readMany?(reads: readonly Read[]): Promise<KeyValue[][]>;
   txn(req: TxnRequest): Promise<TxnResult>;
   /**
    * Deliver every change to keys under `prefix` with revision >= `fromRevision`. Drivers that

@@ -3,7 +3,7 @@
  * extra DHCP options, and the small integer OpenFlow key.
  */
 import { cidrContains, parseCidr, parseIp, usableRange } from '../../model/ip-address.js';
-import { networkGuardKey, PORT_KEY_HINT, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey } from '../../model/keys.js';
+import { defaultSecurityGroupKey, ipKey, macKey, networkGuardKey, PORT_KEY_HINT, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey, SUBNETS_PREFIX } from '../../model/keys.js';
 import type { AllowedAddressPair, ExtraDhcpOpt, FixedIp, NetworkRecord, PortRecord, StandardRecord, SubnetRecord } from '../../model/records.js';
 import { anyDict, bool, dict, int, ipOrCidr, ipAddress, listOf, macAddress, oneOf, standardAttributes, str, uuid } from '../attributes.js';
 import type { RequestContext } from '../context.js';
@@ -20,7 +20,7 @@ import {
   PortSecurityPortHasSecurityGroup,
   RetryLimitExceeded,
 } from '../errors.js';
-import { allocateHinted, allocateIp, claimIp, claimMac, eui64Address, generateMac, releaseIp, releaseMac } from '../ipam.js';
+import { allocateHinted, allocateIp, claimIp, claimMac, eui64Address, generateMac, ipCandidate, nextHinted, randomMac, releaseIp, releaseMac } from '../ipam.js';
 import type { PluginFactory, ResourcePlugin, ServerEnv } from '../registry.js';
 import type { Tx } from '../tx.js';
 import { loadNetwork, networkUsable } from './networks.js';
@@ -67,6 +67,7 @@ async function assignFixedIps(
   mac: string,
   requested: readonly FixedIpRequest[] | undefined,
   keep: readonly FixedIp[] = [],
+  firstIp?: { readonly subnetId: string; readonly ip: string },
 ): Promise<FixedIp[]> {
   const subnets = await subnetsOfNetwork(tx, net.id);
   const out: FixedIp[] = [];
@@ -84,7 +85,7 @@ async function assignFixedIps(
       let got: FixedIp | undefined;
       for (const s of v4) {
         await loadSubnet(tx, s.id);
-        const ip = await allocateIp(tx, s, portId);
+        const ip = await allocateIp(tx, s, portId, firstIp?.subnetId === s.id ? firstIp.ip : undefined);
         if (ip) {
           got = { subnet_id: s.id, ip_address: ip };
           break;
@@ -225,24 +226,39 @@ export const portsPlugin: PluginFactory = (env) => {
     },
 
     async create(tx, ctx, input, base): Promise<PortRecord> {
-      const net = await loadNetwork(tx, ctx, input.network_id as string);
+      // Everything a create reads, in two batches (one round trip each on etcd): the records it
+      // depends on, then the first candidates for the MAC, the address and the port key.
+      const networkId = input.network_id as string;
+      await tx.prefetch([resourceKey('networks', networkId), defaultSecurityGroupKey(base.project_id), PORT_KEY_HINT], [SUBNETS_PREFIX]);
+      const net = await loadNetwork(tx, ctx, networkId);
       if (!networkUsable(ctx, net)) throw new PolicyNotAuthorized('create_port');
       const id = base.id;
+      const requested = input.fixed_ips as FixedIpRequest[] | undefined;
+      const macFirst = input.mac_address === undefined ? randomMac(cfg.baseMac) : undefined;
+      const autoSubnet = requested === undefined ? (await subnetsOfNetwork(tx, net.id)).find((x) => x.ip_version === 4) : undefined;
+      const ipFirst = autoSubnet === undefined ? undefined : ipCandidate(autoSubnet);
+      const keyFirst = await nextHinted(tx, PORT_KEY_HINT, MAX_PORT_KEY);
+      await tx.prefetch([
+        ...(macFirst !== undefined ? [macKey(net.id, macFirst)] : []),
+        ...(autoSubnet !== undefined && ipFirst !== undefined ? [ipKey(autoSubnet.id, ipFirst)] : []),
+        ...(keyFirst !== undefined ? [portKeyKey(keyFirst)] : []),
+      ]);
       let mac: string;
       if (input.mac_address !== undefined) {
         if (!isNetworkOwner(ctx, net)) throw new PolicyNotAuthorized('create_port:mac_address');
         mac = input.mac_address as string;
         await claimMac(tx, net.id, mac, id);
       } else {
-        mac = await generateMac(tx, net.id, cfg.baseMac, id);
+        mac = await generateMac(tx, net.id, cfg.baseMac, id, macFirst);
       }
-      const fixedIps = await assignFixedIps(tx, ctx, net, id, mac, input.fixed_ips as FixedIpRequest[] | undefined);
+      const firstIp = autoSubnet !== undefined && ipFirst !== undefined ? { subnetId: autoSubnet.id, ip: ipFirst } : undefined;
+      const fixedIps = await assignFixedIps(tx, ctx, net, id, mac, requested, [], firstIp);
       const portSecurity = (input.port_security_enabled as boolean | undefined) ?? net.port_security_enabled;
       const pairs = normalisePairs(input.allowed_address_pairs as AllowedAddressPair[], mac);
       const given = input.security_groups as string[] | undefined;
       checkSecurity(portSecurity, given ?? [], pairs, true);
       const sgs = await resolveSecurityGroups(env, tx, ctx, base.project_id, given, portSecurity);
-      const key = await allocateHinted(tx, PORT_KEY_PREFIX, PORT_KEY_HINT, MAX_PORT_KEY, id);
+      const key = await allocateHinted(tx, PORT_KEY_PREFIX, PORT_KEY_HINT, MAX_PORT_KEY, id, keyFirst);
       if (key === undefined) throw new RetryLimitExceeded();
       // Blind write: tells network delete / subnet changes that a port appeared.
       tx.put(networkGuardKey(net.id), id);
