@@ -88,7 +88,14 @@ export async function startCloud(store: StoreKind): Promise<Cloud> {
   const root = mkdtempSync(path.join(os.tmpdir(), `wyvern-e2e-${store}-`));
   const dir = path.join(root, 'sb');
   const scratch = path.join(root, 'scratch');
-  const state = await up({ dir, chassis: CHASSIS.length, apiPort: 0, store });
+  let state: SandboxState;
+  try {
+    state = await up({ dir, chassis: CHASSIS.length, apiPort: 0, store });
+  } catch (err) {
+    // `up` removed what it made; the scratch root is ours
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
   const api = new Api(state.data.apiUrl as string);
   return {
     state,
