@@ -51,6 +51,8 @@ export class EtcdStore implements Store, LeaseControl {
     const client = new Etcd3({
       hosts: [...opts.hosts],
       dialTimeout: 3000,
+      // grpc-js refuses responses over 4 MiB by default: a range of 10,000 ports is more.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     });
     const store = new EtcdStore(client, opts.prefix ?? '/wyvern/');
