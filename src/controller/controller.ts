@@ -122,6 +122,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private plugged = new Map<string, number>();
   /** Deletes of reactive flows made stale by topology changes, sent with the next diff. */
   private pendingInvalidations: PipelineMessage[] = [];
+  private applied = 0;
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
@@ -169,6 +170,26 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.channel.on('error', (err) => this.log(`openflow: ${err.message}`));
     await this.channel.ready();
     await firstSync;
+  }
+
+  /** North-bound revision whose state the switch holds (acknowledged). */
+  appliedRevision(): number {
+    return this.applied;
+  }
+
+  /** Resolves once the switch holds the state of north-bound revision `revision` or later. */
+  async waitForRevision(revision: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.applied < revision) {
+      if (Date.now() > deadline) throw new Error(`chassis ${this.opts.chassis} did not reach revision ${revision}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 100);
+        this.once('synced', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
   }
 
   /** Resolves after the next reconcile that leaves the switch in the desired state. */
@@ -337,6 +358,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.plugged = plugged;
     if (added.length > 0 || removed.length > 0) await this.cache.setLocalPorts(new Set(plugged.keys()));
 
+    const revision = this.cache.revision();
     const next = buildLocalTopology(this.cache.snapshot(), {
       chassis: this.chassisInfo,
       plugged,
@@ -363,6 +385,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       await this.send([...messages, ...invalidations]);
       installed.apply(messages);
     }
+    this.applied = Math.max(this.applied, revision);
     this.emit('synced', this.stats());
   }
 
