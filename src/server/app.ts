@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Store } from '../store/types.js';
+import type { KeyValue, Store } from '../store/types.js';
 import type { StandardRecord } from '../model/records.js';
 import { resourceKey } from '../model/keys.js';
 import { makeAuthenticator, type Authenticator } from './auth.js';
@@ -236,20 +236,53 @@ export class NeutronApi {
   private readonly listCache = new Map<string, Map<string, ListEntry>>();
 
   private async listRecords(tx: Tx, prefix: string): Promise<ListEntry[]> {
-    const kvs = await tx.range(prefix);
     const old = this.listCache.get(prefix);
+    const kvs = (await this.rangeChanged(prefix, old)) ?? (await tx.range(prefix));
     const fresh = new Map<string, ListEntry>();
     const out: ListEntry[] = new Array(kvs.length);
     for (let i = 0; i < kvs.length; i++) {
       const kv = kvs[i];
       let e = old?.get(kv.key);
       if (e === undefined || e.modRevision !== kv.modRevision || kv.modRevision === 0) {
+        // (A value-less kv from rangeChanged always matches its cached entry.)
         e = { modRevision: kv.modRevision, record: JSON.parse(kv.value) as StandardRecord, json: [undefined, undefined] };
       }
       fresh.set(kv.key, e);
       out[i] = e;
     }
     this.listCache.set(prefix, fresh);
+    return out;
+  }
+
+  /**
+   * Where the store lists keys without values (etcd): the keys and revisions, then the values
+   * of only the keys not cached at that revision; undefined (read everything) when most changed.
+   * Keys deleted between the two reads are left out, as if listed a moment later.
+   */
+  private async rangeChanged(prefix: string, cached: Map<string, ListEntry> | undefined): Promise<KeyValue[] | undefined> {
+    const store = this.store;
+    if (!store.rangeKeys || cached === undefined || cached.size === 0) return undefined;
+    const metas = (await store.rangeKeys(prefix)).kvs;
+    const changed = metas.filter((m) => cached.get(m.key)?.modRevision !== m.modRevision).map((m) => m.key);
+    if (changed.length > metas.length / 4) return undefined;
+    const fetched = new Map<string, KeyValue>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < changed.length; i += 100) chunks.push(changed.slice(i, i + 100));
+    await Promise.all(
+      chunks.map(async (keys) => {
+        const got = store.readMany ? await store.readMany(keys.map((key) => ({ key }))) : await Promise.all(keys.map(async (k) => [await store.get(k)].filter((kv) => kv !== undefined)));
+        for (const r of got) for (const kv of r) fetched.set(kv.key, kv);
+      }),
+    );
+    const out: KeyValue[] = [];
+    for (const m of metas) {
+      const e = cached.get(m.key);
+      if (e !== undefined && e.modRevision === m.modRevision) out.push(m);
+      else {
+        const kv = fetched.get(m.key);
+        if (kv !== undefined) out.push(kv);
+      }
+    }
     return out;
   }
 

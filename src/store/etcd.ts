@@ -80,7 +80,17 @@ export class EtcdStore implements Store, LeaseControl {
     }
   }
 
-  /** Several gets/ranges in one read-only etcd txn: one round trip, one revision. */
+  async rangeKeys(prefix: string): Promise<RangeResult> {
+    this.assertOpen();
+    try {
+      const res = await this.client.kv.range({ ...this.keys.range(prefix), keys_only: true });
+      return { kvs: res.kvs.map((kv) => toKeyValue(this.keys, kv)), revision: Number(res.header.revision) };
+    } catch (err) {
+      throw mapEtcdError(err);
+    }
+  }
+
+  /** Several gets/ranges in one read-only etcd txn: one round trip, one revision (etcd allows 128 by default). */
   async readMany(reads: readonly Read[]): Promise<KeyValue[][]> {
     this.assertOpen();
     if (reads.length === 0) return [];

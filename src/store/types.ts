@@ -111,6 +111,11 @@ export interface Store {
    * (in-process) leave it out and callers use `get`/`range`.
    */
   readMany?(reads: readonly Read[]): Promise<KeyValue[][]>;
+  /**
+   * `range` without the values (each `value` is ''): cheaper where values travel over the network
+   * (etcd), for callers that cache values by key and modRevision. Optional.
+   */
+  rangeKeys?(prefix: string): Promise<RangeResult>;
   txn(req: TxnRequest): Promise<TxnResult>;
   /**
    * Deliver every change to keys under `prefix` with revision >= `fromRevision`. Drivers that
