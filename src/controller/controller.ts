@@ -9,11 +9,12 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import type { Store, Lease } from '../store/types.js';
+import type { Store, Lease, Watch } from '../store/types.js';
 import { openStore } from '../store/open.js';
 import { Vswitch, type EnsureBridgeOptions, type EnsureTunnelPortOptions, type InterfaceInfo } from '../ovsdb/vswitch.js';
 import { OpenFlowChannel } from '../openflow/channel.js';
 import { chassisKey, type ChassisRecord } from '../model/chassis.js';
+import { CONFIG_PREFIX, L3_MODE_KEY, chassisL3ModeKey, parseL3Mode } from '../model/config.js';
 import {
   DesiredTable,
   InstalledTable,
@@ -123,6 +124,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   /** Deletes of reactive flows made stale by topology changes, sent with the next diff. */
   private pendingInvalidations: PipelineMessage[] = [];
   private applied = 0;
+  private configWatch: Watch | undefined;
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
@@ -156,6 +158,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.cache.on('error', (err) => this.emit('error', err));
     this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
     await this.cache.start();
+    await this.followConfig();
     this.vswitch.on('interface', () => this.scheduleSync());
     this.vswitch.on('ofport', () => this.scheduleSync());
 
@@ -215,6 +218,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.channel?.close();
+    await this.configWatch?.cancel();
     await this.cache?.close();
     await this.vswitch?.close();
     if (!this.opts.store) await this.store?.close();
@@ -308,6 +312,32 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       const again = await this.channel.sendBatch(failed.map((f) => ({ ...adds[f.index], command: 'modify' as const })));
       if (again.length > 0) throw again[0].error;
     }
+  }
+
+  /** Follow `/config/l3-mode[/<chassis>]` (see model/config.ts) from the store, live. */
+  private async followConfig(): Promise<void> {
+    const values = new Map<string, string>();
+    const apply = (): void => {
+      const mode =
+        parseL3Mode(values.get(chassisL3ModeKey(this.opts.chassis))) ?? parseL3Mode(values.get(L3_MODE_KEY)) ?? this.opts.l3Mode ?? 'proactive';
+      this.setL3Mode(mode);
+    };
+    const initial = await this.store.range(CONFIG_PREFIX);
+    for (const kv of initial.kvs) values.set(kv.key, kv.value);
+    apply();
+    this.configWatch = this.store.watch(CONFIG_PREFIX, initial.revision + 1, {
+      onEvents: (events, revision) => {
+        for (const ev of events) {
+          if (ev.type === 'delete') values.delete(ev.key);
+          else values.set(ev.key, ev.value ?? '');
+        }
+        this.cache.seen(revision);
+        apply();
+        this.scheduleSync();
+      },
+      onCompacted: () => void this.configWatch?.cancel().then(() => this.followConfig()),
+      onError: (err) => this.emit('error', err),
+    });
   }
 
   /** Switch between proactive and reactive routing at run time (no traffic lost: the

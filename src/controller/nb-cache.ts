@@ -115,7 +115,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     }
     this.watches.push(
       this.store.watch(CHASSIS_PREFIX, chassis.revision + 1, {
-        onEvents: (events) => this.applyChassis(events),
+        onEvents: (events, revision) => {
+          this.applyChassis(events);
+          this.seen(revision);
+        },
         onCompacted: () => void this.resync('chassis watch compacted'),
         onError: (err) => this.emit('error', err),
       }),
@@ -135,9 +138,14 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     return { networks: this.networks, subnets: this.subnets, ports: this.ports, routers: this.routers, chassis: this.chassis };
   }
 
-  /** Revision of the north-bound data the snapshot reflects. */
+  /** Store revision the snapshot reflects (every watched change up to it is applied). */
   revision(): number {
     return this.nbRevision;
+  }
+
+  /** A watched change at `revision` was applied (also used for watches kept outside the cache). */
+  seen(revision: number): void {
+    if (revision > this.nbRevision) this.nbRevision = revision;
   }
 
   /** Sizes, for status and the "does not grow" tests. */
@@ -304,7 +312,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     return this.store.watch(NB_PREFIX, from, {
       onEvents: (events, revision) => {
         for (const ev of events) this.applyNbEvent(ev);
-        this.nbRevision = revision;
+        this.seen(revision);
         // Ports may have moved, routers gained interfaces: the interest closure may change.
         this.refreshInterest().then(
           () => this.queueChange(),

@@ -14,6 +14,7 @@ import { NeutronApi } from '../../../src/server/app.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { decodeEthernet, encodeEthernet, type EthernetFrame } from '../../../src/packet/index.js';
 import { NeutronClient, waitFor } from '../../support/neutron-client.js';
+import { L3_MODE_KEY } from '../../../src/model/config.js';
 import { readPcap } from '../../support/pcap.js';
 
 type Port = Record<string, unknown> & { id: string };
@@ -132,6 +133,20 @@ for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[
         10_000, 'time exceeded');
       expect(err.ip.src).toBe(gwBlue.ip);
       expect(readPcap(path.join(dir, 'vmr.pcap')).map(icmpOf).some((p) => p?.icmp.sequence === 200)).toBe(false);
+    });
+
+    it('switches L3 mode at run time through the store, and routing goes on', async () => {
+      const other = mode === 'proactive' ? 'reactive' : 'proactive';
+      const { revision } = await store.txn({ compare: [], success: [{ type: 'put', key: L3_MODE_KEY, value: other }] });
+      await controller.waitForRevision(revision);
+      await waitFor(() => (controller.stats().installedFlows > 0 ? true : undefined), 5_000, 'flows');
+      const missesBefore = controller.stats().punts.reactive_miss ?? 0;
+      await receive('vmb', icmpEcho(vmBlue, gwBlue.mac, ip(vmRed), 64, 400));
+      await waitFor(() => readPcap(path.join(dir, 'vmr.pcap')).map(icmpOf).find((p) => p?.icmp.sequence === 400), 10_000, 'routed after the switch');
+      const misses = (controller.stats().punts.reactive_miss ?? 0) - missesBefore;
+      expect(misses).toBe(other === 'reactive' ? 1 : 0);
+      const back = await store.txn({ compare: [], success: [{ type: 'delete', key: L3_MODE_KEY }] });
+      await controller.waitForRevision(back.revision);
     });
 
     it('stops routing within 1 s when the interface is removed', async () => {
