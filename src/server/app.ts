@@ -25,7 +25,7 @@ import {
   RequestEntityTooLarge,
   TagNotFound,
 } from './errors.js';
-import { applyFilters, paginate, parseSort, selectFields, sortObjects } from './query.js';
+import { applyFilters, paginate, parseSort, selectFields, sortObjects, type Page } from './query.js';
 import { emptyHooks, Registry, type ApiObject, type Input, type PluginFactory, type ResourcePlugin, type ServerEnv, type ServerHooks } from './registry.js';
 import { CORE_EXTENSIONS, CORE_PLUGINS } from './resources/index.js';
 import { runTx, Tx } from './tx.js';
@@ -299,31 +299,43 @@ export class NeutronApi {
       const v = ctx.isAdmin ? true : plugin.canSee ? plugin.canSee(ctx, r, tx) : r.project_id === ctx.projectId;
       if (v === true || (v !== false && (await v))) visible.push(e);
     }
+    const fields = params.getAll('fields');
+    const bodyKey = plugin.bodyCollection ?? plugin.collection;
+    const view = ctx.isAdmin ? 1 : 0;
+    if (params.size === 0 && !plugin.derive && visible.every((e) => e.json[view] !== undefined)) {
+      // A plain list with every object serialized before: no rendering, filtering or sorting
+      // (records come in id order, the default sort).
+      return this.listBody(bodyKey, visible.map((e) => e.json[view]!), []);
+    }
     const rendered = await this.render(tx, plugin, ctx, visible.map((e) => e.record));
     const entryOf = new Map<ApiObject, ListEntry>();
     rendered.forEach((o, i) => entryOf.set(o, visible[i]));
     let objs = applyFilters(plugin, rendered, params);
     objs = sortObjects(objs, sort);
     const page = paginate(objs, params, url);
-    const fields = params.getAll('fields');
-    const bodyKey = plugin.bodyCollection ?? plugin.collection;
     if (fields.length === 0 && !plugin.derive) {
       // Serialize each object once per (record revision, view); reuse it in later lists.
-      const view = ctx.isAdmin ? 1 : 0;
-      const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(bodyKey)}:[`)];
-      page.items.forEach((o, i) => {
-        if (i > 0) parts.push(COMMA);
+      const items = page.items.map((o) => {
         const e = entryOf.get(o)!;
-        parts.push((e.json[view] ??= Buffer.from(JSON.stringify(o))));
+        return (e.json[view] ??= Buffer.from(JSON.stringify(o)));
       });
-      let tail = ']';
-      if (page.links.length > 0) tail += `,${JSON.stringify(`${bodyKey}_links`)}:${JSON.stringify(page.links)}`;
-      parts.push(Buffer.from(`${tail}}`));
-      return new RawJson(Buffer.concat(parts));
+      return this.listBody(bodyKey, items, page.links);
     }
     const body: Record<string, unknown> = { [bodyKey]: page.items.map((o) => selectFields(o, fields)) };
     if (page.links.length > 0) body[`${bodyKey}_links`] = page.links;
     return body;
+  }
+
+  private listBody(bodyKey: string, items: readonly Buffer[], links: Page['links']): RawJson {
+    const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(bodyKey)}:[`)];
+    items.forEach((b, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(b);
+    });
+    let tail = ']';
+    if (links.length > 0) tail += `,${JSON.stringify(`${bodyKey}_links`)}:${JSON.stringify(links)}`;
+    parts.push(Buffer.from(`${tail}}`));
+    return new RawJson(Buffer.concat(parts));
   }
 
   private async show(plugin: ResourcePlugin, ctx: RequestContext, id: string, fields: string[]): Promise<unknown> {

@@ -112,6 +112,9 @@ export class SqliteStore implements Store, LeaseControl {
       rangeAll: db.prepare<[], KvRow>('SELECT * FROM kv ORDER BY key'),
       rangeFrom: db.prepare<[string], KvRow>('SELECT * FROM kv WHERE key >= ? ORDER BY key'),
       range: db.prepare<[string, string], KvRow>('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+      rangeKeys: db.prepare<[string, string], KvRow>(
+        "SELECT key, '' AS value, create_rev, mod_rev, version, lease FROM kv WHERE key >= ? AND key < ? ORDER BY key",
+      ),
       put: db.prepare('INSERT OR REPLACE INTO kv (key, value, create_rev, mod_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM kv WHERE key = ?'),
       logPut: db.prepare('INSERT INTO log (revision, key, type, value) VALUES (?, ?, ?, ?)'),
@@ -155,6 +158,14 @@ export class SqliteStore implements Store, LeaseControl {
   async range(prefix: string): Promise<RangeResult> {
     this.assertOpen();
     return { kvs: this.rangeRows(prefix).map(toKv), revision: this.rev };
+  }
+
+  /** `range` without values (no value strings built: cheaper for callers that cache them). */
+  async rangeKeys(prefix: string): Promise<RangeResult> {
+    this.assertOpen();
+    const end = prefixEnd(prefix);
+    if (prefix === '' || end === '') return this.range(prefix);
+    return { kvs: this.s.rangeKeys.all(prefix, end).map(toKv), revision: this.rev };
   }
 
   private rangeRows(prefix: string): KvRow[] {
