@@ -17,7 +17,7 @@
  *   flags: --ports N --concurrency C --drivers sqlite,etcd
  *   profile the server: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/api.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -285,8 +285,23 @@ async function measure(driver: string, store: Store, watcherStore: Store, load: 
   }
 }
 
+/** fsync latency of the disk under `dir` (4 KiB appends): the floor of durable write → watch latency. */
+function fsyncLatency(dir: string): { p50: number; p99: number } {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w');
+  const t: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    writeSync(fd, Buffer.alloc(4096, i));
+    const t0 = performance.now();
+    fsyncSync(fd);
+    t.push(performance.now() - t0);
+  }
+  closeSync(fd);
+  return { p50: pct(t, 50), p99: pct(t, 99) };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'wyvern-bench-api-'));
+  const fsyncMs = fsyncLatency(dir);
   const rows: Row[] = [];
   const load = new LoadGenerator();
   let etcd: EtcdProcess | undefined;
@@ -316,7 +331,7 @@ async function main(): Promise<void> {
   }
 
   const cpus = os.cpus();
-  const machine = `${cpus[0]?.model ?? '?'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const machine = `${cpus[0]?.model ?? '?'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, fsync p50 ${fsyncMs.p50.toFixed(2)} ms p99 ${fsyncMs.p99.toFixed(2)} ms`;
   const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
   console.log(`machine: ${machine}`);
   console.log(`API benchmark: ${PORTS} ports (${WARMUP} warm-up) on one /16, ${CONCURRENCY} keep-alive clients in a worker thread; ${LISTS} lists; ${WATCH_SAMPLES} idle watch samples`);
