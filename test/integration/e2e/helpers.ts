@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isAlive, startVswitchd, stopPid } from '../../../src/ovs/daemons.js';
 import { ofctl, ovsPidFiles } from '../../../src/sandbox/chassis.js';
-import { WYVERN_COMMAND_ENV } from '../../../src/sandbox/launch.js';
+import { WYVERN_COMMAND_ENV, type L3Mode } from '../../../src/sandbox/launch.js';
 import { VM_IFACE } from '../../../src/sandbox/names.js';
 import { ownedPid, spawnDetached, stopOwned, waitReady } from '../../../src/sandbox/processes.js';
 import { up, type StoreKind } from '../../../src/sandbox/sandbox.js';
@@ -83,14 +83,19 @@ export interface Cloud {
   close(): Promise<void>;
 }
 
-export async function startCloud(store: StoreKind): Promise<Cloud> {
+export interface CloudOptions {
+  /** The controllers' L3 mode (default: the controller's default, proactive). */
+  readonly l3Mode?: L3Mode;
+}
+
+export async function startCloud(store: StoreKind, opts: CloudOptions = {}): Promise<Cloud> {
   delete process.env[WYVERN_COMMAND_ENV];
-  const root = mkdtempSync(path.join(os.tmpdir(), `wyvern-e2e-${store}-`));
+  const root = mkdtempSync(path.join(os.tmpdir(), `wyvern-e2e-${store}${opts.l3Mode ? `-${opts.l3Mode}` : ''}-`));
   const dir = path.join(root, 'sb');
   const scratch = path.join(root, 'scratch');
   let state: SandboxState;
   try {
-    state = await up({ dir, chassis: CHASSIS.length, apiPort: 0, store });
+    state = await up({ dir, chassis: CHASSIS.length, apiPort: 0, store, ...(opts.l3Mode ? { l3Mode: opts.l3Mode } : {}) });
   } catch (err) {
     // `up` removed what it made; the scratch root is ours
     rmSync(root, { recursive: true, force: true });
