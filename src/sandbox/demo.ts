@@ -5,7 +5,8 @@
  * what the topology says should reach. The cloud is left running for the user to explore.
  *
  * The topology is data (`DEMO_TOPOLOGY`) and the expectation one function (`expectedReach`):
- * routers, floating IPs or security groups extend both, the matrix code stays as it is.
+ * floating IPs or security groups extend both, the matrix code stays as it is. The demo's router
+ * joins blue and red (routed on the sending chassis, one hop), and green stays on its own.
  */
 import path from 'node:path';
 import { run } from '../ovs/daemons.js';
@@ -25,9 +26,16 @@ export interface DemoNetwork {
   readonly vms: readonly DemoVm[];
 }
 
+/** A router with an interface on (the one subnet of) each of `networks`. */
+export interface DemoRouter {
+  readonly name: string;
+  readonly networks: readonly string[];
+}
+
 export interface DemoTopology {
   readonly chassis: number;
   readonly networks: readonly DemoNetwork[];
+  readonly routers?: readonly DemoRouter[];
 }
 
 export const DEMO_TOPOLOGY: DemoTopology = {
@@ -50,7 +58,14 @@ export const DEMO_TOPOLOGY: DemoTopology = {
         { name: 'red2', chassis: 'hv3' },
       ],
     },
+    {
+      // not attached to the router: reaches nobody
+      name: 'green',
+      cidr: '10.3.0.0/24',
+      vms: [{ name: 'green1', chassis: 'hv2' }],
+    },
   ],
+  routers: [{ name: 'r1', networks: ['blue', 'red'] }],
 };
 
 export function networkOf(t: DemoTopology, vm: string): DemoNetwork {
@@ -59,9 +74,11 @@ export function networkOf(t: DemoTopology, vm: string): DemoNetwork {
   return n;
 }
 
-/** Who should reach whom: VMs of the same network (no routers yet). */
+/** Who should reach whom: VMs of the same network, or of two networks joined by a router. */
 export function expectedReach(t: DemoTopology, from: string, to: string): boolean {
-  return networkOf(t, from) === networkOf(t, to);
+  const a = networkOf(t, from).name;
+  const b = networkOf(t, to).name;
+  return a === b || (t.routers ?? []).some((r) => r.networks.includes(a) && r.networks.includes(b));
 }
 
 export interface PlacedVm extends DemoVm {
@@ -77,25 +94,45 @@ export interface Reach {
   readonly expected: boolean;
 }
 
-async function post<T>(apiUrl: string, p: string, body: unknown): Promise<T> {
+async function post<T>(apiUrl: string, p: string, body: unknown, method = 'POST'): Promise<T> {
   const res = await fetch(`${apiUrl}${p}`, {
-    method: 'POST',
+    method,
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${p}: ${res.status} ${text}`);
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
   return JSON.parse(text) as T;
 }
 
-/** Create the topology's networks and subnets through the API, then its VMs (DHCP). */
+/**
+ * Create the topology's networks and subnets through the API, then its routers and their
+ * interfaces (before the VMs, so that DHCP hands out the router as the gateway), then its VMs.
+ */
 export async function buildTopology(state: SandboxState, t: DemoTopology, log: (l: string) => void): Promise<PlacedVm[]> {
   const apiUrl = state.data.apiUrl;
   if (!apiUrl) throw new Error('the sandbox has no API server');
+  const subnets = new Map<string, string>();
   for (const n of t.networks) {
     const { network } = await post<{ network: { id: string } }>(apiUrl, '/v2.0/networks', { network: { name: n.name } });
-    await post(apiUrl, '/v2.0/subnets', { subnet: { network_id: network.id, name: `${n.name}-v4`, ip_version: 4, cidr: n.cidr } });
+    const { subnet } = await post<{ subnet: { id: string } }>(apiUrl, '/v2.0/subnets', {
+      subnet: { network_id: network.id, name: `${n.name}-v4`, ip_version: 4, cidr: n.cidr },
+    });
+    subnets.set(n.name, subnet.id);
     log(`network ${n.name} ${n.cidr} (${network.id})`);
+  }
+  for (const r of t.routers ?? []) {
+    const { router } = await post<{ router: { id: string } }>(apiUrl, '/v2.0/routers', { router: { name: r.name } });
+    const interfaces: string[] = [];
+    for (const net of r.networks) {
+      const subnetId = subnets.get(net);
+      if (!subnetId) throw new Error(`router ${r.name}: no network ${net} in the demo topology`);
+      const { port_id } = await post<{ port_id: string }>(apiUrl, `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnetId }, 'PUT');
+      const res = await fetch(`${apiUrl}/v2.0/ports/${port_id}`, { headers: { accept: 'application/json' } });
+      const { port } = (await res.json()) as { port: { fixed_ips: { ip_address: string }[] } };
+      interfaces.push(`${net} ${port.fixed_ips[0]?.ip_address ?? '?'}`);
+    }
+    log(`router ${r.name} (${router.id}): ${interfaces.join(', ')}`);
   }
   const placed: PlacedVm[] = [];
   for (const n of t.networks) {
@@ -149,7 +186,7 @@ export function formatMatrix(vms: readonly PlacedVm[], results: readonly Reach[]
   lines.push('');
   lines.push(
     wrong.length === 0
-      ? `all ${results.length} pairs as expected: same network reaches, different networks do not (no router yet)`
+      ? `all ${results.length} pairs as expected: same network reaches, networks joined by a router reach each other (routed on the sending chassis), others do not`
       : `${wrong.length} of ${results.length} pairs NOT as expected: ${wrong.map((r) => `${r.from}→${r.to} ${r.reached ? 'reached' : 'did not reach'}`).join(', ')}`,
   );
   return lines.join('\n');
