@@ -306,13 +306,24 @@ for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[
       const st = cloud.state;
       const dst = vmIp(st, 'r2');
       expect(await pings(st, 'b1', dst)).toBe(true);
-      let t0 = Date.now();
-      await call('PUT', `/v2.0/routers/${routerId}`, { router: { admin_state_up: false } });
-      await eventually(async () => !(await pings(st, 'b1', dst)), 'b1 → r2 to stop', 10_000, 20);
-      timings.adminDownStopMs = Date.now() - t0;
+      const stream = pingStream(cloud, 'b1', dst);
+      let downAt = 0;
+      try {
+        await eventually(() => stream.replies().length >= 10, 'the ping stream b1 → r2 to flow', 20_000, 50);
+        downAt = Date.now();
+        await call('PUT', `/v2.0/routers/${routerId}`, { router: { admin_state_up: false } });
+        await sleep(2_500);
+      } finally {
+        await stream.stop();
+      }
+      const after = stream.replies().filter((r) => r.at >= downAt);
+      timings.adminDownStopMs = Math.round((after.length === 0 ? downAt : Math.max(...after.map((r) => r.at))) - downAt);
+      expect(after.filter((r) => r.at > downAt + 1_500), 'forwarding stopped: no reply in the last second').toEqual([]);
       const r = await exec(st, 'b1', ['ping', '-n', '-c', '5', '-i', '0.2', '-W', '1', dst]);
       expect(r.stdout, 'router down: nothing passes').toContain(' 100% packet loss');
-      t0 = Date.now();
+      expect(await pings(st, 'r1', gw.red.ip), 'router down: its interfaces do not answer').toBe(false);
+
+      const t0 = Date.now();
       await call('PUT', `/v2.0/routers/${routerId}`, { router: { admin_state_up: true } });
       await eventually(() => pings(st, 'b1', dst), 'b1 → r2 to work again', 10_000, 20);
       timings.adminUpRestoreMs = Date.now() - t0;
