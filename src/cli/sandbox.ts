@@ -46,8 +46,9 @@ commands:
       VMs and addresses (as in status).
   demo [--store sqlite|etcd] [--port PORT]
       What 'npm run demo' runs: tear down a sandbox left in DIR, bring up 3 chassis, create
-      networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and red (10.2.0.0/24: hv1, hv3)
-      through the API, print who pings whom, and leave the cloud running.
+      through the API networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and red (10.2.0.0/24:
+      hv1, hv3) joined by router r1, and green (10.3.0.0/24: hv2) on no router; print who
+      pings whom, and leave the cloud running.
 
 options (every command):
   --dir DIR   sandbox directory (default ./${DEFAULT_SANDBOX_DIR}): state, logs, OVS databases and sockets
