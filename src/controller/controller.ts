@@ -19,6 +19,7 @@ import {
   DesiredTable,
   InstalledTable,
   diff,
+  diffTracked,
   fullCompile,
   updateDesired,
   reactiveInvalidations,
@@ -124,6 +125,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   /** Deletes of reactive flows made stale by topology changes, sent with the next diff. */
   private pendingInvalidations: PipelineMessage[] = [];
   private applied = 0;
+  private fullDiffNeeded = true;
   private configWatch: Watch | undefined;
   private syncing = false;
   private syncAgain = false;
@@ -286,6 +288,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       await this.ensureMeters();
       const [flows, groups] = await Promise.all([this.channel.dumpFlows(), this.channel.dumpGroups()]);
       this.installed = InstalledTable.fromSwitch(flows, groups);
+      this.fullDiffNeeded = true;
       this.log(`switch connected: ${flows.length} flows, ${groups.length} groups installed`);
       this.scheduleSync();
     } catch (err) {
@@ -407,12 +410,26 @@ export class LocalController extends EventEmitter<ControllerEvents> {
 
     const installed = this.installed;
     if (!installed || this.channel.state !== 'connected') return; // reconciled on connect
-    const messages = diff(this.desired, installed);
+    // After a (re)connect or a failed send: compare everything. Otherwise only what the
+    // incremental compile touched since the last pass (tracked deltas).
+    let messages: PipelineMessage[];
+    if (this.fullDiffNeeded) {
+      messages = diff(this.desired, installed);
+      this.desired.takeDirty();
+      this.fullDiffNeeded = false;
+    } else {
+      messages = diffTracked(this.desired, installed);
+    }
     // Reactive flows of ports that moved or went away go in the same bundle as the new state.
     const invalidations = this.pendingInvalidations;
     this.pendingInvalidations = [];
     if (messages.length > 0 || invalidations.length > 0) {
-      await this.send([...messages, ...invalidations]);
+      try {
+        await this.send([...messages, ...invalidations]);
+      } catch (err) {
+        this.fullDiffNeeded = true;
+        throw err;
+      }
       installed.apply(messages);
     }
     this.applied = Math.max(this.applied, revision);
