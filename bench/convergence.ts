@@ -17,7 +17,7 @@
  *           fake SwitchDbs. Layout: networks of 20 ports, each spanning SPAN (5) consecutive
  *           chassis (4 ports per chassis), PORTS_PER_CHASSIS (20) ports per chassis, so
  *           100 chassis = 100 networks / 2,000 ports and 1,000 chassis = 1,000 networks /
- *           20,000 ports; every chassis holds 5 networks (1 at 100 chassis ... see table).
+ *           20,000 ports; every chassis holds SPAN networks with PORTS_PER_CHASSIS/SPAN ports each.
  *           Initial load: all ports bulk-created through the API, then plugged; timed until every
  *           chassis acknowledged every expected flow. Then SAMPLES new ports, one at a time, in
  *           random networks: convergence p50/p99, messages the switches received per port change.
@@ -33,6 +33,9 @@
  *   --sample-budget-s B   stop sampling a scale size after B s (default 180; fewer samples then)
  * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
+ * At 1,000 chassis the initial load currently blocks the event loop for many minutes (every
+ * controller re-syncs on every north-bound write); the load timeout is a timer and cannot fire
+ * while the loop is blocked — stop such a run from outside.
  * Numbers on a shared 2-core machine are noisy: controllers, API, store and fake switches share
  * one event loop in the scale mode, so per-port latency includes every other controller's work.
  */
