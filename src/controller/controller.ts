@@ -159,6 +159,11 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.cache.on('change', () => this.scheduleSync());
     this.cache.on('error', (err) => this.emit('error', err));
     this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
+    // A change that touches nothing held here leaves the switch as it is: it reflects that
+    // revision already, unless a pass is pending (which will read the newer revision anyway).
+    this.cache.on('idle', (revision) => {
+      if (!this.syncing && this.installed && this.topo) this.applied = Math.max(this.applied, revision);
+    });
     await this.cache.start();
     await this.followConfig();
     this.vswitch.on('interface', () => this.scheduleSync());

@@ -48,6 +48,8 @@ export interface NbSnapshot {
 export interface NbCacheEvents {
   /** Something in the snapshot changed (coalesced). */
   change: [];
+  /** A watch batch changed nothing this chassis holds (its revision is reflected already). */
+  idle: [revision: number];
   /** The watch lost history (compaction); the cache reloaded itself. */
   resync: [reason: string];
   error: [err: Error];
@@ -116,8 +118,8 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     this.watches.push(
       this.store.watch(CHASSIS_PREFIX, chassis.revision + 1, {
         onEvents: (events, revision) => {
-          this.applyChassis(events);
           this.seen(revision);
+          if (!this.applyChassis(events)) this.emit('idle', revision);
         },
         onCompacted: () => void this.resync('chassis watch compacted'),
         onError: (err) => this.emit('error', err),
@@ -311,8 +313,14 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private watchNb(from: number): Watch {
     return this.store.watch(NB_PREFIX, from, {
       onEvents: (events, revision) => {
-        for (const ev of events) this.applyNbEvent(ev);
+        let changed = false;
+        for (const ev of events) if (this.applyNbEvent(ev)) changed = true;
         this.seen(revision);
+        // Events about what this chassis does not hold change nothing: no sync is woken.
+        if (!changed) {
+          this.emit('idle', revision);
+          return;
+        }
         // Ports may have moved, routers gained interfaces: the interest closure may change.
         this.refreshInterest().then(
           () => this.queueChange(),
@@ -325,60 +333,58 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     });
   }
 
-  private subjectOf(ev: WatchEvent, coll: Collection): Subject {
-    const id = idFromKey(ev.key);
+  private subjectOf(id: string, coll: Collection, rec: Record<string, unknown> | undefined): Subject {
     switch (coll) {
       case 'networks':
         return { network: id };
       case 'routers':
         return { router: id };
       case 'subnets': {
-        const rec = parse<SubnetRecord>(ev.value) ?? this.subnets.get(id);
-        return { network: rec?.network_id };
+        const r = (rec as SubnetRecord | undefined) ?? this.subnets.get(id);
+        return { network: r?.network_id };
       }
       case 'ports': {
-        const rec = parse<PortRecord>(ev.value) ?? this.ports.get(id);
-        if (!rec) return {};
-        return { network: rec.network_id, router: isRouterInterface(rec) ? rec.device_id : undefined };
+        const r = (rec as PortRecord | undefined) ?? this.ports.get(id);
+        if (!r) return {};
+        return { network: r.network_id, router: isRouterInterface(r) ? r.device_id : undefined };
       }
     }
   }
 
-  private applyNbEvent(ev: WatchEvent): void {
+  /** Apply one watch event; true if the cache changed. The value is parsed once, here. */
+  private applyNbEvent(ev: WatchEvent): boolean {
     const coll = collectionOf(ev.key);
-    if (!coll) return;
+    if (!coll) return false;
     const id = idFromKey(ev.key);
-    const subj = this.subjectOf(ev, coll);
+    const rec = ev.type === 'put' ? parse<Record<string, unknown>>(ev.value) : undefined;
+    const subj = this.subjectOf(id, coll, rec);
     // Being loaded: the range will cover older changes; keep the event for after the range.
     if (subj.network !== undefined && this.loadingNets.has(subj.network)) {
       this.loadingNets.get(subj.network)!.push(ev);
-      return;
+      return false;
     }
     if (subj.router !== undefined && this.loadingRouters.has(subj.router)) {
       this.loadingRouters.get(subj.router)!.push(ev);
-      return;
+      return false;
     }
     const map = this.mapOf(coll);
-    if (ev.type === 'delete') {
-      map.delete(id);
-      return;
-    }
+    if (ev.type === 'delete') return map.delete(id);
     const loadedAt = Math.max(
       subj.network !== undefined ? (this.loadedNets.get(subj.network) ?? -1) : -1,
       subj.router !== undefined ? (this.loadedRouters.get(subj.router) ?? -1) : -1,
     );
-    if (loadedAt >= 0 && ev.revision <= loadedAt) return; // the range already had it
+    if (loadedAt >= 0 && ev.revision <= loadedAt) return false; // the range already had it
     const relevant =
       (coll === 'ports' && this.localPortIds.has(id)) ||
       (subj.network !== undefined && this.loadedNets.has(subj.network)) ||
       (subj.router !== undefined && this.loadedRouters.has(subj.router));
     if (!relevant) {
       // e.g. a port that left one of our networks for one we do not hold.
-      map.delete(id);
-      return;
+      return map.delete(id);
     }
-    const rec = parse<{ id: string }>(ev.value);
-    if (rec) (map as Map<string, unknown>).set(id, rec);
+    if (!rec) return false;
+    map.set(id, rec);
+    return true;
   }
 
   private mapOf(coll: Collection): Map<string, unknown> {
@@ -394,7 +400,9 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     }
   }
 
-  private applyChassis(events: readonly WatchEvent[]): void {
+  /** Apply chassis registrations; true if one of them matters to the flows here. */
+  private applyChassis(events: readonly WatchEvent[]): boolean {
+    let relevant = false;
     for (const ev of events) {
       const name = ev.key.slice(CHASSIS_PREFIX.length);
       if (ev.type === 'delete') this.chassis.delete(name);
@@ -402,8 +410,11 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
         const rec = parse<ChassisRecord>(ev.value);
         if (rec) this.chassis.set(name, rec);
       }
+      // Only chassis that hold ports we know about matter to the flows.
+      if (!relevant) for (const p of this.ports.values()) if (p['binding:host_id'] === name) relevant = true;
     }
-    this.queueChange();
+    if (relevant) this.queueChange();
+    return relevant;
   }
 
   /** History was compacted under us: reload everything from a fresh range and watch again. */
