@@ -17,6 +17,9 @@
  *    same destinations again with the flow in place; added latency = first − warm;
  *  - the floor: OVS's packet-out → packet-in round trip on a connection to a plain bridge (as
  *    bench/openflow.ts measures it), latency (1 outstanding) and throughput (1,000 outstanding);
+ *    Packets "lost" above ~100 outstanding are (likely) dropped by the dummy netdev stream's
+ *    100-packet transmit queue on the receiver side; fewer flows installed than destinations means
+ *    punts dropped by OVS (packet-in backlog). The flow rate counts the controller's installs.
  *  - with --profile, a CPU profile of this process (controller included) during one rate round.
  * Prints the machine, a table, and one final line `RESULT {json}`.
  */
