@@ -6,9 +6,10 @@ import { type Command, UsageError } from './command.js';
 import { serverCommand } from './server.js';
 import { sandboxCommand } from './sandbox.js';
 import { controllerCommand } from './controller.js';
+import { traceCommand } from './trace.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
-const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand];
+const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand, traceCommand];
 
 function version(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,226 @@
+/**
+ * Explains a parsed `ofproto/trace` in Wyvern's terms: stage names instead of table numbers, and
+ * every flow's owner (from its cookie, see pipeline/conventions.ts) named from the north-bound
+ * records, ending with a one-line path such as
+ * `port vm1 → network blue → router r1 → network red → port vm2 (tunnel to 198.51.100.12)`.
+ * Pure: no I/O (the CLI reads the store and runs ovs-appctl).
+ */
+import { decodeCookie, decodeGroupId, type Owner } from '../pipeline/conventions.js';
+import { stageOfTable } from '../pipeline/stages.js';
+import type { ParsedTrace, TraceAction, TraceStep } from './parse.js';
+
+export interface NamedObject {
+  readonly id: string;
+  readonly name: string;
+  readonly key: number;
+}
+export interface NamedPort extends NamedObject {
+  readonly network_id?: string;
+  readonly device_owner?: string;
+  readonly device_id?: string;
+}
+
+/** Names of the keyed objects, from the store's `/nb/networks|ports|routers/` records. */
+export interface TraceNames {
+  readonly networks: ReadonlyMap<number, NamedObject>;
+  readonly ports: ReadonlyMap<number, NamedPort>;
+  readonly routers: ReadonlyMap<number, NamedObject>;
+  readonly routersById: ReadonlyMap<string, NamedObject>;
+}
+
+export const NO_NAMES: TraceNames = { networks: new Map(), ports: new Map(), routers: new Map(), routersById: new Map() };
+
+export function namesFromRecords(records: {
+  readonly networks?: readonly NamedObject[];
+  readonly ports?: readonly NamedPort[];
+  readonly routers?: readonly NamedObject[];
+}): TraceNames {
+  const byKey = <T extends NamedObject>(xs: readonly T[] | undefined): Map<number, T> =>
+    new Map((xs ?? []).filter((x) => typeof x.key === 'number').map((x) => [x.key, x]));
+  return {
+    networks: byKey(records.networks),
+    ports: byKey(records.ports),
+    routers: byKey(records.routers),
+    routersById: new Map((records.routers ?? []).map((r) => [r.id, r])),
+  };
+}
+
+const shortId = (id: string): string => id.slice(0, 8);
+
+/** `port vm1`, `port 4415075f` (no name), `router r1 interface`, `port #7` (unknown key). */
+export function portLabel(names: TraceNames, key: number, withId = false): string {
+  const p = names.ports.get(key);
+  if (!p) return `port #${key}`;
+  const router = p.device_id ? names.routersById.get(p.device_id) : undefined;
+  if (!p.name && router && p.device_owner?.startsWith('network:router')) {
+    return `router ${router.name || shortId(router.id)} interface${withId ? ` (${shortId(p.id)})` : ''}`;
+  }
+  const base = `port ${p.name || shortId(p.id)}`;
+  return withId && p.name ? `${base} (${shortId(p.id)})` : base;
+}
+export function networkLabel(names: TraceNames, key: number): string {
+  const n = names.networks.get(key);
+  return n ? `network ${n.name || shortId(n.id)}` : `network #${key}`;
+}
+export function routerLabel(names: TraceNames, key: number): string {
+  const r = names.routers.get(key);
+  return r ? `router ${r.name || shortId(r.id)}` : `router #${key}`;
+}
+
+export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId = false): string {
+  if (!owner) return 'foreign flow';
+  switch (owner.kind) {
+    case 'pipeline':
+      return 'pipeline';
+    case 'network':
+      return networkLabel(names, owner.key);
+    case 'port':
+      return portLabel(names, owner.key, withId);
+    case 'router':
+      return routerLabel(names, owner.key);
+    case 'reactive':
+      return `reactive flow to ${portLabel(names, owner.key, withId)}`;
+    case 'chassis':
+      return `chassis #${owner.key}`;
+  }
+}
+
+export function stageLabel(table: number): string {
+  return stageOfTable(table)?.name ?? `table ${table}`;
+}
+
+function num(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.split('/')[0];
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** A short explanation of one action, or undefined when the action speaks for itself. */
+export function explainAction(names: TraceNames, a: TraceAction): string | undefined {
+  if (a.kind === 'set_field') {
+    const n = num(a.value);
+    if (n === undefined) return undefined;
+    if (a.field === 'metadata') return networkLabel(names, n);
+    if (a.field === 'reg14') return `input ${portLabel(names, n, true)}`;
+    if (a.field === 'reg15' || a.field === 'tun_metadata0') return n === 0 ? 'flood' : `output ${portLabel(names, n, true)}`;
+    if (a.field === 'reg13') return routerLabel(names, n);
+    return undefined;
+  }
+  if (a.kind === 'goto_table') return stageLabel(Number(a.value));
+  if (a.kind === 'resubmit') {
+    const t = num(a.value?.split(',')[1]);
+    return t === undefined ? undefined : stageLabel(t);
+  }
+  if (a.kind === 'group') {
+    const g = decodeGroupId(Number(a.value));
+    if (g.kind === 'flood') return `flood in ${networkLabel(names, g.key)}`;
+    if (g.kind === 'local_flood') return `flood to local ports of ${networkLabel(names, g.key)}`;
+  }
+  return undefined;
+}
+
+export interface Explanation {
+  /** Human-readable lines, one block per table visited. */
+  readonly lines: readonly string[];
+  /** `port vm1 → network blue → ... → port vm2 (tunnel to 198.51.100.12)` or `... → drop in port_sec_in (...)`. */
+  readonly summary: string;
+  /** The hops of the summary before the destination(s). */
+  readonly hops: readonly string[];
+  /** Where the packet ends: ports, tunnels, controller; empty when dropped. */
+  readonly destinations: readonly string[];
+  readonly dropped: boolean;
+  readonly datapathActions?: string;
+}
+
+interface RegState {
+  reg15: number;
+  tunDst?: string;
+}
+
+export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): Explanation {
+  const lines: string[] = [];
+  const hops: string[] = [];
+  const destinations: string[] = [];
+  const push = (h: string): void => {
+    if (hops[hops.length - 1] !== h) hops.push(h);
+  };
+  lines.push(`packet: ${trace.flow}`);
+  let state: RegState = { reg15: 0 };
+  let groupSnapshot: RegState | undefined;
+  const tunSrc = /(?:^|,)tun_src=([0-9.]+)/.exec(trace.flow)?.[1];
+  let last: TraceStep | undefined;
+  const doActions = (actions: readonly TraceAction[], indent: string): Map<string, number> => {
+    const sets = new Map<string, number>();
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      const why = explainAction(names, a);
+      lines.push(`${indent}    ${a.text}${why ? `  (${why})` : ''}`);
+      if (a.kind === 'set_field' && a.field) {
+        const n = num(a.value);
+        if (a.field === 'tun_dst') state.tunDst = a.value;
+        else if (n !== undefined) {
+          sets.set(a.field, n);
+          if (a.field === 'reg15') state.reg15 = n;
+        }
+      } else if (a.kind === 'group') {
+        groupSnapshot = { ...state };
+      } else if (a.kind === 'controller' || (a.kind === 'output' && /^controller\b/i.test(a.value ?? ''))) {
+        destinations.push('controller');
+      } else if (a.kind === 'output') {
+        const skipped = actions[i + 1]?.kind === 'note' && /skipping output to input port/.test(actions[i + 1].text);
+        let dest: string;
+        if (state.tunDst !== undefined) {
+          dest = state.reg15 ? `${portLabel(names, state.reg15)} (tunnel to ${state.tunDst})` : `tunnel to ${state.tunDst} (flood)`;
+        } else {
+          dest = state.reg15 ? portLabel(names, state.reg15) : `ofport ${a.value}`;
+        }
+        destinations.push(skipped ? `${dest} (skipped: input port)` : dest);
+      }
+    }
+    return sets;
+  };
+  for (const ev of trace.events) {
+    if (ev.type === 'bucket') {
+      if (groupSnapshot) state = { ...groupSnapshot };
+      lines.push(`${'  '.repeat(ev.depth)}  bucket ${ev.bucket}:`);
+      doActions(ev.actions, '  '.repeat(ev.depth));
+      continue;
+    }
+    const step = ev.step;
+    last = step;
+    const indent = '  '.repeat(step.depth);
+    const owner = step.cookie === undefined ? undefined : decodeCookie(step.cookie);
+    const head = step.noMatch
+      ? `${indent}[${step.table}] ${stageLabel(step.table)}: no flow matched`
+      : `${indent}[${step.table}] ${stageLabel(step.table)}: ${ownerLabel(names, owner, true)} — ${step.match || '(any)'}, priority ${step.priority}`;
+    lines.push(head);
+    if (stageOfTable(step.table)?.name === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
+    const sets = doActions(step.actions, indent);
+    // Ingress port first, then its network, then the router: reads in the packet's order.
+    const inport = sets.get('reg14');
+    if (inport) push(portLabel(names, inport));
+    const net = sets.get('metadata');
+    if (net !== undefined) push(networkLabel(names, net));
+    const router = sets.get('reg13');
+    if (router) push(routerLabel(names, router));
+  }
+  const delivered = destinations.filter((d) => !d.endsWith('(skipped: input port)'));
+  const dropped = trace.datapathActions === 'drop' || delivered.length === 0;
+  let end: string;
+  if (dropped && delivered.length === 0) {
+    const where = last ? stageLabel(last.table) : 'the first table';
+    const lastOwner = last?.cookie === undefined ? undefined : decodeCookie(last.cookie);
+    const why = !last || last.noMatch ? 'no flow' : last.priority === 0 ? 'miss flow' : ownerLabel(names, lastOwner);
+    end = `drop in ${where} (${why})`;
+  } else if (destinations.length === 1) {
+    end = destinations[0];
+  } else {
+    end = `{ ${destinations.join(', ')} }`;
+  }
+  const summary = [...hops, end].join(' → ');
+  lines.push('');
+  lines.push(`path: ${summary}`);
+  if (trace.datapathActions !== undefined) lines.push(`datapath actions: ${trace.datapathActions}`);
+  return { lines, summary, hops, destinations, dropped, datapathActions: trace.datapathActions };
+}
