@@ -4,7 +4,7 @@
  * classless static routes (option 121, which per RFC 3442 take precedence over the router
  * option) or the default route — and writes it to a lease file we read back.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../ovs/daemons.js';
 import type { SandboxState } from './state.js';
@@ -63,7 +63,12 @@ exit 0
 export function writeDhcpScript(state: SandboxState): string {
   const file = path.join(state.dir, DHCP_SCRIPT);
   state.record({ kind: 'file', path: file });
-  writeFileSync(file, UDHCPC_SCRIPT, { mode: 0o755 });
+  // VMs are often created in parallel: never rewrite the script under a running udhcpc (it
+  // would read a truncated file, apply nothing and still exit 0). Write once, atomically.
+  if (existsSync(file) && readFileSync(file, 'utf8') === UDHCPC_SCRIPT) return file;
+  const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2)}`;
+  writeFileSync(tmp, UDHCPC_SCRIPT, { mode: 0o755 });
+  renameSync(tmp, file);
   return file;
 }
 
