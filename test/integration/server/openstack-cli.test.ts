@@ -1,62 +1,22 @@
 /**
- * The real `openstack` client (python3-openstackclient) against `wyvern server` on sqlite.
+ * The real `openstack` client (python3-openstackclient) against `wyvern server`  on sqlite and on etcd.
  * Each client invocation costs a few seconds of Python start-up, so the lifecycle is compact.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCliServer, type CliServer } from '../../support/openstack-cli.js';
 
-const run = promisify(execFile);
-let server: ChildProcess | undefined;
-let endpoint = '';
-let dir = '';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function os_(...args: string[]): Promise<any> {
-  const { stdout } = await run('openstack', ['--os-auth-type', 'none', '--os-endpoint', endpoint, ...args], { timeout: 60_000, env: { ...process.env, OS_CLOUD: '' } });
-  return stdout.trim() === '' ? undefined : JSON.parse(stdout);
-}
-
-async function osFails(...args: string[]): Promise<string> {
-  try {
-    await run('openstack', ['--os-auth-type', 'none', '--os-endpoint', endpoint, ...args], { timeout: 60_000 });
-  } catch (err) {
-    return String((err as { stderr?: string }).stderr ?? err);
-  }
-  throw new Error(`openstack ${args.join(' ')} succeeded`);
-}
-
-describe('openstack CLI against wyvern server', () => {
+for (const store of ['sqlite', 'etcd'] as const) {
+describe(`openstack CLI against wyvern server (${store})`, () => {
+  let cli: CliServer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const os_ = (...args: string[]): Promise<any> => cli.os(...args);
+  const osFails = (...args: string[]): Promise<string> => cli.osFails(...args);
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'wyvern-cli-'));
-    const root = path.resolve(import.meta.dirname, '../../..');
-    // Own process group, so that stopping it also stops tsx's node child.
-    server = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'server', '--listen', '127.0.0.1:0', '--store', `sqlite:${path.join(dir, 'nb.sqlite')}`], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
-    endpoint = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      server!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-    });
+    cli = await startCliServer(store);
   });
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      process.kill(-server.pid!, 'SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await cli?.stop();
   });
 
   it('network create / show / set / list', async () => {
@@ -92,3 +52,4 @@ describe('openstack CLI against wyvern server', () => {
     expect(await os_('subnet', 'list', '-f', 'json')).toEqual([]);
   });
 });
+}
