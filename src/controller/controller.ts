@@ -202,9 +202,22 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** Resolves after the next reconcile that leaves the switch in the desired state. */
-  waitSynced(): Promise<ControllerStats> {
-    return new Promise((resolve) => this.once('synced', resolve));
+  /**
+   * Resolves after the next reconcile that leaves the switch in the desired state; rejects if
+   * none happens within `timeoutMs` (nothing changed: prefer `waitForRevision`).
+   */
+  waitSynced(timeoutMs = 30_000): Promise<ControllerStats> {
+    return new Promise((resolve, reject) => {
+      const done = (s: ControllerStats): void => {
+        clearTimeout(timer);
+        resolve(s);
+      };
+      const timer = setTimeout(() => {
+        this.off('synced', done);
+        reject(new Error(`chassis ${this.opts.chassis}: no reconcile within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.once('synced', done);
+    });
   }
 
   stats(): ControllerStats {
@@ -437,7 +450,9 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       }
       installed.apply(messages);
     }
-    this.applied = Math.max(this.applied, revision);
+    // Changes that arrived during this pass and touched nothing held here (the cache's
+    // 'idle') are reflected too, unless a relevant one asked for another pass.
+    this.applied = Math.max(this.applied, this.syncAgain ? revision : this.cache.revision());
     this.emit('synced', this.stats());
   }
 

@@ -82,7 +82,8 @@ for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[
       }
       // Both ports bound and their flows in.
       await waitFor(() => (controller.stats().localPorts === 2 && controller.stats().installedFlows > 0 ? true : undefined), 20_000, 'two local ports');
-      await controller.waitSynced();
+      // The switch holds everything the store says now (bindings included).
+      await controller.waitForRevision(await store.revision(), 20_000);
     });
 
     afterAll(async () => {

@@ -139,7 +139,9 @@ describe('LocalController against the fakes', () => {
       await post('subnet', { network_id: net.id, cidr: '10.0.0.0/24', ip_version: 4 });
       const port = await post('port', { network_id: net.id, 'binding:host_id': 'hv1' });
       db.plug([{ name: 'tap1', ifaceId: port.id, ofport: 7 }]);
-      for (let i = 0; i < 50 && ![...sw.flows.values()].some((f) => f.match.in_port === 7); i++) await ctrl.waitSynced();
+      for (let i = 0; i < 200 && ![...sw.flows.values()].some((f) => f.match.in_port === 7); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
       expect([...sw.flows.values()].some((f) => f.match.in_port === 7)).toBe(true);
       expect(sw.flows.size).toBe(ctrl.stats().installedFlows);
       expect(sw.received.get('undecodable') ?? 0).toBe(0);
