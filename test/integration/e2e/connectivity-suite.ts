@@ -7,36 +7,15 @@
  * n2 10.0.0.0/24 (pool .110–.199): b1 hv1, b3 hv3. The pools differ so that an address of n2
  * exists nowhere in n1: a ping across can only succeed through a leak.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreKind } from '../../../src/sandbox/sandbox.js';
 import { findVm } from '../../../src/sandbox/vm.js';
-import { arpRequest, Capture, eventually, exec, pings, sendFrames, startCloud, vmIp, vmMac, type Cloud } from './helpers.js';
+import { arpRequest, Capture, eventually, exec, pings, sendFrames, startCloud, tcpTransfer, vmIp, vmMac, type Cloud } from './helpers.js';
 
 const N1 = ['a1', 'a2', 'a3', 'a4'] as const;
 const N2 = ['b1', 'b3'] as const;
 const PLACEMENT: Record<string, string> = { a1: 'hv1', a2: 'hv2', a3: 'hv3', a4: 'hv1', b1: 'hv1', b3: 'hv3' };
 
-/** A TCP sink on port 5201: prints "listening", then "received BYTES SHA256" of one connection. */
-const TCP_SINK_PY = `
-import hashlib, socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', 5201)); s.listen(1); print('listening', flush=True)
-c, _ = s.accept(); h = hashlib.sha256(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    h.update(b); n += len(b)
-print('received', n, h.hexdigest(), flush=True)
-`;
-
-/** Sends argv[2] random bytes to argv[1]:5201; prints "sent BYTES SHA256". */
-const TCP_SOURCE_PY = `
-import hashlib, os, socket, sys
-data = os.urandom(int(sys.argv[2]))
-c = socket.create_connection((sys.argv[1], 5201), timeout=20); c.sendall(data); c.close()
-print('sent', len(data), hashlib.sha256(data).hexdigest())
-`;
 
 function lastOctet(ip: string): number {
   return Number(ip.split('.')[3]);
@@ -79,20 +58,9 @@ export function connectivitySuite(store: StoreKind): void {
 
     it('TCP works across chassis: 8 MB arrive intact', async () => {
       const st = cloud.state;
-      const server = spawn('ip', ['netns', 'exec', findVm(st, 'a2').netns, 'python3', '-c', TCP_SINK_PY], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const done = new Promise<void>((r) => server.on('exit', () => r()));
-      try {
-        await eventually(() => out.includes('listening') || server.exitCode !== null, 'the TCP sink in a2 to listen', 10_000, 20);
-        const sent = await exec(st, 'a1', ['python3', '-c', TCP_SOURCE_PY, vmIp(st, 'a2'), String(8 * 1024 * 1024)], 60_000);
-        expect(sent.code, sent.stderr).toBe(0);
-        await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-        const received = out.split('\n').find((l) => l.startsWith('received '));
-        expect(received).toBe(sent.stdout.trim().replace(/^sent /, 'received '));
-      } finally {
-        if (server.exitCode === null) server.kill('SIGTERM');
-      }
+      const t = await tcpTransfer(st, 'a1', 'a2', 8 * 1024 * 1024);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.received).toBe(t.sent);
     });
 
     it('networks with the same CIDR are isolated: no ping, no ARP across', async () => {

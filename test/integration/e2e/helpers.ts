@@ -327,3 +327,51 @@ export async function restartVswitchd(state: SandboxState, chassis: string): Pro
   await eventually(() => ownedPid(pidFile, c.ovsDir) !== undefined, 'ovs-vswitchd pid file', 10_000, 20);
   return { stoppedAt, startedAt: Date.now() };
 }
+
+/** A TCP sink on port 5201: prints "listening", then "received BYTES SHA256" of one connection. */
+const TCP_SINK_PY = `
+import hashlib, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 5201)); s.listen(1); print('listening', flush=True)
+c, _ = s.accept(); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b); n += len(b)
+print('received', n, h.hexdigest(), flush=True)
+`;
+
+/** Sends argv[2] random bytes to argv[1]:5201; prints "sent BYTES SHA256". */
+const TCP_SOURCE_PY = `
+import hashlib, os, socket, sys
+data = os.urandom(int(sys.argv[2]))
+c = socket.create_connection((sys.argv[1], 5201), timeout=20); c.sendall(data); c.close()
+print('sent', len(data), hashlib.sha256(data).hexdigest())
+`;
+
+/**
+ * Send `bytes` random bytes over one TCP connection from VM `from` to VM `to`. Resolves with
+ * what the source says it sent and what the sink says it received ("BYTES SHA256" each), so the
+ * caller asserts they are equal.
+ */
+export async function tcpTransfer(
+  state: SandboxState,
+  from: string,
+  to: string,
+  bytes: number,
+): Promise<{ code: number; stderr: string; sent: string; received: string | undefined }> {
+  const server = spawn('ip', ['netns', 'exec', findVm(state, to).netns, 'python3', '-c', TCP_SINK_PY], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<void>((r) => server.on('close', () => r()));
+  try {
+    await eventually(() => out.includes('listening') || server.exitCode !== null, `the TCP sink in ${to} to listen`, 10_000, 20);
+    const r = await exec(state, from, ['python3', '-c', TCP_SOURCE_PY, vmIp(state, to), String(bytes)], 60_000);
+    await Promise.race([done, new Promise((res) => setTimeout(res, 10_000))]);
+    const received = out.split('\n').find((l) => l.startsWith('received '))?.replace(/^received /, '');
+    return { code: r.code, stderr: r.stderr, sent: r.stdout.trim().replace(/^sent /, ''), received };
+  } finally {
+    if (server.exitCode === null) server.kill('SIGTERM');
+  }
+}
+

@@ -14,31 +14,11 @@ import { ofctl } from '../../../src/sandbox/chassis.js';
 import type { L3Mode } from '../../../src/sandbox/launch.js';
 import { createVm, deleteVm, findChassis, findVm } from '../../../src/sandbox/vm.js';
 import { tableId } from '../../../src/pipeline/stages.js';
-import { eventually, exec, must, pings, startCloud, vmIp, vmMac, type Cloud } from './helpers.js';
+import { eventually, exec, must, pings, startCloud, tcpTransfer, vmIp, vmMac, type Cloud } from './helpers.js';
 
 const PLACEMENT = { b1: ['blue', 'hv1'], r1: ['red', 'hv2'], r2: ['red', 'hv3'], rx: ['red', 'hv2'], g1: ['green', 'hv3'] } as const;
 const L3_NEXTHOP = tableId('l3_nexthop');
 
-/** A TCP sink on port 5201: prints "listening", then "received BYTES SHA256" of one connection. */
-const TCP_SINK_PY = `
-import hashlib, socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', 5201)); s.listen(1); print('listening', flush=True)
-c, _ = s.accept(); h = hashlib.sha256(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    h.update(b); n += len(b)
-print('received', n, h.hexdigest(), flush=True)
-`;
-
-/** Sends argv[2] random bytes to argv[1]:5201; prints "sent BYTES SHA256". */
-const TCP_SOURCE_PY = `
-import hashlib, os, socket, sys
-data = os.urandom(int(sys.argv[2]))
-c = socket.create_connection((sys.argv[1], 5201), timeout=20); c.sendall(data); c.close()
-print('sent', len(data), hashlib.sha256(data).hexdigest())
-`;
 
 interface FlowLine {
   readonly cookie: bigint;
@@ -147,20 +127,9 @@ for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[
       }
       timings.firstPingsMs = Date.now() - t0;
 
-      const server = spawn('ip', ['netns', 'exec', findVm(st, 'r2').netns, 'python3', '-c', TCP_SINK_PY], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const done = new Promise<void>((r) => server.on('close', () => r()));
-      try {
-        await eventually(() => out.includes('listening') || server.exitCode !== null, 'the TCP sink in r2 to listen', 10_000, 20);
-        const sent = await exec(st, 'b1', ['python3', '-c', TCP_SOURCE_PY, vmIp(st, 'r2'), String(1024 * 1024)], 60_000);
-        expect(sent.code, sent.stderr).toBe(0);
-        await Promise.race([done, sleep(10_000)]);
-        const received = out.split('\n').find((l) => l.startsWith('received '));
-        expect(received).toBe(sent.stdout.trim().replace(/^sent /, 'received '));
-      } finally {
-        if (server.exitCode === null) server.kill('SIGTERM');
-      }
+      const t = await tcpTransfer(st, 'b1', 'r2', 1024 * 1024);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.received).toBe(t.sent);
     });
 
     it('traceroute shows exactly one hop (the router interface), then the destination; ping -t 1 gets time exceeded', async () => {
