@@ -157,7 +157,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     await this.ensureSwitchConfig();
     this.cache = new NbCache(this.store);
     this.cache.on('change', () => this.scheduleSync());
-    this.cache.on('error', (err) => this.emit('error', err));
+    this.cache.on('error', (err) => this.fail(err));
     this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
     // A change that touches nothing held here leaves the switch as it is: it reflects that
     // revision already, unless a pass is pending (which will read the newer revision anyway).
@@ -244,6 +244,18 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     if (!this.opts.store) await this.store?.close();
   }
 
+  /**
+   * Report a failure of background work. Never throws: after stop() the failures of work cut
+   * short are expected and dropped, and with no 'error' listener the failure is logged
+   * (EventEmitter would otherwise throw it into a promise nobody awaits).
+   */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else this.log(`error: ${e.message}`);
+  }
+
   private chassisRecord(): ChassisRecord {
     return {
       name: this.opts.chassis,
@@ -310,7 +322,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       this.log(`switch connected: ${flows.length} flows, ${groups.length} groups installed`);
       this.scheduleSync();
     } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      this.fail(err);
     }
   }
 
@@ -357,7 +369,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         this.scheduleSync();
       },
       onCompacted: () => void this.configWatch?.cancel().then(() => this.followConfig()),
-      onError: (err) => this.emit('error', err),
+      onError: (err) => this.fail(err),
     });
   }
 
@@ -395,8 +407,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         await this.syncOnce();
       } while (this.syncAgain && !this.stopped);
     } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
-      setTimeout(() => this.scheduleSync(), 500);
+      this.fail(err);
+      if (!this.stopped) setTimeout(() => this.scheduleSync(), 500);
     } finally {
       this.syncing = false;
     }

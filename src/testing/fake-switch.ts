@@ -29,6 +29,8 @@ export interface FakeSwitchOptions {
 export interface FakeSwitchEvents {
   /** A bundle was committed (or flow/group mods outside a bundle were applied before a barrier). */
   commit: [messages: readonly OfMessage[]];
+  /** A bundle commit arrived while `stallCommits` was set: left unapplied and unanswered. */
+  stalled: [bundleId: number];
   /** A message we could not decode, or a protocol misuse (e.g. bundle_add to no open bundle). */
   error: [err: Error];
 }
@@ -45,6 +47,11 @@ export class FakeSwitch extends EventEmitter<FakeSwitchEvents> {
   groupModsApplied = 0;
   /** Connections accepted so far (more than one: the controller reconnected). */
   connections = 0;
+  /**
+   * While true, bundle commits are neither applied nor answered (a switch that hangs mid-pass);
+   * the commit is emitted as 'stalled'.
+   */
+  stallCommits = false;
   private readonly datapathId: bigint;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -198,6 +205,10 @@ export class FakeSwitch extends EventEmitter<FakeSwitchEvents> {
         reply('close_reply');
         return;
       case 'commit_request': {
+        if (this.stallCommits) {
+          this.emit('stalled', msg.bundleId);
+          return;
+        }
         const b = bundles.get(msg.bundleId) ?? [];
         bundles.delete(msg.bundleId);
         this.applyAll(b);

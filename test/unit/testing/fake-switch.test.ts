@@ -108,7 +108,16 @@ describe('FakeSwitchDb', () => {
 });
 
 describe('LocalController against the fakes', () => {
-  it('installs a plugged port: classification flow for its ofport, acknowledged', async () => {
+  interface Rig {
+    readonly sw: FakeSwitch;
+    readonly db: FakeSwitchDb;
+    readonly ctrl: LocalController;
+    /** Create network + subnet + a port bound to hv1; returns the port id. */
+    port(): Promise<string>;
+  }
+
+  /** A started controller on a fake switch and fake OVSDB, with a Neutron API on a memory store. */
+  async function withController(body: (rig: Rig) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wyvern-fakectl-'));
     const store = new MemoryStore();
     const { server, url } = await new NeutronApi(store, { onError: () => {} }).listen('127.0.0.1', 0);
@@ -125,26 +134,23 @@ describe('LocalController against the fakes', () => {
       tunnelIp: '192.0.2.1',
       datapathType: 'dummy',
     });
-    try {
-      await ctrl.start();
-      const post = async (kind: string, body: Record<string, unknown>): Promise<{ id: string }> => {
-        const res = await fetch(`${url}/v2.0/${kind}s`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-project-id': 'p', 'x-roles': 'admin' },
-          body: JSON.stringify({ [kind]: body }),
-        });
-        return ((await res.json()) as Record<string, { id: string }>)[kind];
-      };
+    const post = async (kind: string, b: Record<string, unknown>): Promise<{ id: string }> => {
+      const res = await fetch(`${url}/v2.0/${kind}s`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-project-id': 'p', 'x-roles': 'admin' },
+        body: JSON.stringify({ [kind]: b }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as Record<string, { id: string }>)[kind];
+    };
+    const port = async (): Promise<string> => {
       const net = await post('network', { name: 'n' });
       await post('subnet', { network_id: net.id, cidr: '10.0.0.0/24', ip_version: 4 });
-      const port = await post('port', { network_id: net.id, 'binding:host_id': 'hv1' });
-      db.plug([{ name: 'tap1', ifaceId: port.id, ofport: 7 }]);
-      for (let i = 0; i < 200 && ![...sw.flows.values()].some((f) => f.match.in_port === 7); i++) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      expect([...sw.flows.values()].some((f) => f.match.in_port === 7)).toBe(true);
-      expect(sw.flows.size).toBe(ctrl.stats().installedFlows);
-      expect(sw.received.get('undecodable') ?? 0).toBe(0);
+      return (await post('port', { network_id: net.id, 'binding:host_id': 'hv1' })).id;
+    };
+    try {
+      await ctrl.start();
+      await body({ sw, db, ctrl, port });
     } finally {
       await ctrl.stop();
       await sw.close();
@@ -153,5 +159,34 @@ describe('LocalController against the fakes', () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('installs a plugged port: classification flow for its ofport, acknowledged', async () => {
+    await withController(async ({ sw, db, ctrl, port }) => {
+      db.plug([{ name: 'tap1', ifaceId: await port(), ofport: 7 }]);
+      // The switch commits a bundle before the controller reads the reply and counts it as
+      // installed: wait for both, then compare.
+      const settled = (): boolean => [...sw.flows.values()].some((f) => f.match.in_port === 7) && sw.flows.size === ctrl.stats().installedFlows;
+      for (let i = 0; i < 200 && !settled(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect([...sw.flows.values()].some((f) => f.match.in_port === 7)).toBe(true);
+      expect(sw.flows.size).toBe(ctrl.stats().installedFlows);
+      expect(sw.received.get('undecodable') ?? 0).toBe(0);
+    });
+  });
+
+  it('stopping while a bundle is unanswered ends quietly: no error event, no rejection left behind', async () => {
+    const errors: Error[] = [];
+    await withController(async ({ sw, db, ctrl, port }) => {
+      ctrl.on('error', (e) => errors.push(e));
+      sw.stallCommits = true;
+      const stalled = new Promise<number>((resolve) => sw.once('stalled', resolve));
+      db.plug([{ name: 'tap1', ifaceId: await port(), ofport: 7 }]);
+      expect(await stalled).toBeGreaterThan(0);
+      expect([...sw.flows.values()].some((f) => f.match.in_port === 7)).toBe(false);
+      await ctrl.stop(); // the pass in flight now fails with ChannelClosedError
+      await new Promise((r) => setTimeout(r, 50));
+      expect(ctrl.stats().syncs).toBeGreaterThan(0);
+    });
+    expect(errors).toEqual([]);
   });
 });
