@@ -18,6 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
+import { peekHeader } from '../model/record-codec.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
 import {
   NB_PREFIX,
@@ -83,6 +84,31 @@ interface Subject {
   readonly network?: string;
   readonly router?: string;
 }
+
+/**
+ * The subject of a stored record without parsing it: from the key for networks and routers,
+ * from the routing header (model/record-codec.ts) for subnets and ports. Undefined when the
+ * text has no usable header: parse it then.
+ */
+function subjectFromText(id: string, coll: Collection, text: string): Subject | undefined {
+  switch (coll) {
+    case 'networks':
+      return { network: id };
+    case 'routers':
+      return { router: id };
+    case 'subnets': {
+      const h = peekHeader(text, SUBNET_HEADER);
+      return h && h.id === id ? { network: h.network_id } : undefined;
+    }
+    case 'ports': {
+      const h = peekHeader(text, PORT_HEADER);
+      if (!h || h.id !== id) return undefined;
+      return { network: h.network_id, router: isRouterInterface({ device_owner: h.device_owner! }) ? h.device_id : undefined };
+    }
+  }
+}
+const SUBNET_HEADER = ['network_id'] as const;
+const PORT_HEADER = ['network_id', 'device_owner', 'device_id'] as const;
 
 export class NbCache extends EventEmitter<NbCacheEvents> {
   private readonly networks = new Map<string, NetworkRecord>();
@@ -272,20 +298,25 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       const at = Math.min(
         ...[networks, subnets, ports, routerKvs].filter((r) => r !== undefined).map((r) => r.revision),
       );
+      // Ranges return every record of a collection; only the wanted ones are parsed.
+      const wanted = (coll: Collection, kv: { key: string; value: string }): boolean => {
+        const s = subjectFromText(idFromKey(kv.key), coll, kv.value);
+        return s === undefined || (s.network !== undefined && netSet.has(s.network)) || (s.router !== undefined && routerSet.has(s.router));
+      };
       for (const kv of networks?.kvs ?? []) {
-        const rec = parse<NetworkRecord>(kv.value);
+        const rec = wanted('networks', kv) ? parse<NetworkRecord>(kv.value) : undefined;
         if (rec && netSet.has(rec.id)) this.networks.set(rec.id, rec);
       }
       for (const kv of subnets?.kvs ?? []) {
-        const rec = parse<SubnetRecord>(kv.value);
+        const rec = wanted('subnets', kv) ? parse<SubnetRecord>(kv.value) : undefined;
         if (rec && netSet.has(rec.network_id)) this.subnets.set(rec.id, rec);
       }
       for (const kv of routerKvs?.kvs ?? []) {
-        const rec = parse<RouterRecord>(kv.value);
+        const rec = wanted('routers', kv) ? parse<RouterRecord>(kv.value) : undefined;
         if (rec && routerSet.has(rec.id)) this.routers.set(rec.id, rec);
       }
       for (const kv of ports.kvs) {
-        const rec = parse<PortRecord>(kv.value);
+        const rec = wanted('ports', kv) ? parse<PortRecord>(kv.value) : undefined;
         if (rec && (netSet.has(rec.network_id) || (isRouterInterface(rec) && routerSet.has(rec.device_id)))) {
           this.ports.set(rec.id, rec);
         }
@@ -351,13 +382,25 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     }
   }
 
-  /** Apply one watch event; true if the cache changed. The value is parsed once, here. */
+  /**
+   * Apply one watch event; true if the cache changed. The subject comes from the record's
+   * header where it can (no parse); the value is parsed once, and only if the record is kept.
+   */
   private applyNbEvent(ev: WatchEvent): boolean {
     const coll = collectionOf(ev.key);
     if (!coll) return false;
     const id = idFromKey(ev.key);
-    const rec = ev.type === 'put' ? parse<Record<string, unknown>>(ev.value) : undefined;
-    const subj = this.subjectOf(id, coll, rec);
+    let rec: Record<string, unknown> | undefined;
+    let subj: Subject | undefined;
+    if (ev.type === 'put') {
+      subj = subjectFromText(id, coll, ev.value ?? '');
+      if (!subj) {
+        rec = parse<Record<string, unknown>>(ev.value);
+        subj = this.subjectOf(id, coll, rec);
+      }
+    } else {
+      subj = this.subjectOf(id, coll, undefined);
+    }
     // Being loaded: the range will cover older changes; keep the event for after the range.
     if (subj.network !== undefined && this.loadingNets.has(subj.network)) {
       this.loadingNets.get(subj.network)!.push(ev);
@@ -382,6 +425,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       // e.g. a port that left one of our networks for one we do not hold.
       return map.delete(id);
     }
+    rec ??= parse<Record<string, unknown>>(ev.value);
     if (!rec) return false;
     map.set(id, rec);
     return true;

@@ -6,6 +6,7 @@
  */
 import type { Store } from '../store/types.js';
 import { resourceKey } from '../model/keys.js';
+import { encodeRecord } from '../model/record-codec.js';
 import type { PortRecord } from '../model/records.js';
 
 export type BindState = 'up' | 'down';
@@ -44,7 +45,7 @@ export async function bindPort(store: Store, portId: string, chassis: string, st
     }
     const res = await store.txn({
       compare: [{ key, target: 'modRevision', op: '=', value: kv.modRevision }],
-      success: [{ type: 'put', key, value: JSON.stringify(next) }],
+      success: [{ type: 'put', key, value: encodeRecord(next) }],
     });
     if (res.succeeded) return true;
   }

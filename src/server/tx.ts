@@ -9,10 +9,14 @@
  * Reads see the transaction's own pending writes (read-your-writes), so several creates in one
  * request (bulk create) allocate distinct addresses.
  */
+import { encodeRecord, peekHeader, type RecordHeader } from '../model/record-codec.js';
 import type { Compare, KeyValue, Op, Store } from '../store/types.js';
 import { RetryLimitExceeded } from './errors.js';
 
 type Pending = { readonly value: string } | { readonly deleted: true };
+
+/** Equality on routing fields, for `Tx.rangeJson`. */
+export type RecordFilter = Partial<Pick<RecordHeader, 'network_id' | 'device_id'>>;
 
 export class Tx {
   private readonly compares = new Map<string, Compare>();
@@ -118,8 +122,23 @@ export class Tx {
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async rangeJson<T>(prefix: string, opts: { guard?: boolean } = {}): Promise<T[]> {
-    return (await this.range(prefix, opts)).map((kv) => JSON.parse(kv.value) as T);
+  /**
+   * The records under `prefix`, parsed. With `where`, only the records whose fields equal it;
+   * records whose routing header (model/record-codec.ts) already says otherwise are not parsed.
+   */
+  async rangeJson<T>(prefix: string, opts: { guard?: boolean; where?: RecordFilter } = {}): Promise<T[]> {
+    const kvs = await this.range(prefix, opts);
+    const where = opts.where;
+    if (where === undefined) return kvs.map((kv) => JSON.parse(kv.value) as T);
+    const fields = Object.keys(where) as (keyof RecordFilter)[];
+    const out: T[] = [];
+    for (const kv of kvs) {
+      const h = peekHeader(kv.value, fields);
+      if (h !== undefined && fields.some((f) => h[f] !== where[f])) continue;
+      const rec = JSON.parse(kv.value) as Record<string, unknown>;
+      if (fields.every((f) => rec[f] === where[f])) out.push(rec as T);
+    }
+    return out;
   }
 
   /** Require that `key` does not exist at commit time (createRevision = 0). */
@@ -138,8 +157,9 @@ export class Tx {
     this.writes.set(key, { value });
   }
 
+  /** A record, routing fields first (see model/record-codec.ts). */
   putJson(key: string, value: unknown): void {
-    this.put(key, JSON.stringify(value));
+    this.put(key, encodeRecord(value));
   }
 
   delete(key: string): void {

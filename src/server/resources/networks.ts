@@ -186,13 +186,13 @@ export const networksPlugin: PluginFactory = (env) => {
     async delete(tx, _ctx, n): Promise<void> {
       // Guard: any port or subnet change on this network after these reads fails our commit.
       await tx.get(networkGuardKey(n.id));
-      const ports = (await tx.rangeJson<PortRecord>(PORTS_PREFIX)).filter((p) => p.network_id === n.id);
+      const ports = await tx.rangeJson<PortRecord>(PORTS_PREFIX, { where: { network_id: n.id } });
       if (ports.some((p) => !AUTO_DELETE_DEVICE_OWNERS.includes(p.device_owner))) throw new NetworkInUse(n.id);
       for (const p of ports) {
         tx.delete(resourceKey('ports', p.id));
         tx.delete(portKeyKey(p.key));
       }
-      const subnets = (await tx.rangeJson<SubnetRecord>(SUBNETS_PREFIX)).filter((s) => s.network_id === n.id);
+      const subnets = await tx.rangeJson<SubnetRecord>(SUBNETS_PREFIX, { where: { network_id: n.id } });
       for (const s of subnets) {
         for (const kv of await tx.range(ipPrefix(s.id))) tx.delete(kv.key);
         tx.delete(resourceKey('subnets', s.id));

@@ -90,7 +90,7 @@ function routesText(routes: readonly HostRoute[]): string {
 
 /** Ports of a router (interfaces and gateway), unguarded; the router record guards them. */
 export async function routerPorts(tx: Tx, routerId: string): Promise<PortRecord[]> {
-  return (await tx.rangeJson<PortRecord>(PORTS_PREFIX)).filter((p) => p.device_id === routerId && ROUTER_PORT_OWNERS.includes(p.device_owner));
+  return (await tx.rangeJson<PortRecord>(PORTS_PREFIX, { where: { device_id: routerId } })).filter((p) => ROUTER_PORT_OWNERS.includes(p.device_owner));
 }
 
 export function isInterface(p: PortRecord): boolean {
@@ -445,7 +445,7 @@ export const routersPlugin: PluginFactory = (env) => {
     const n = next as NetworkRecord;
     if (!c['router:external'] || n['router:external']) return;
     await tx.get(networkGuardKey(c.id));
-    const ports = (await tx.rangeJson<PortRecord>(PORTS_PREFIX)).filter((p) => p.network_id === c.id);
+    const ports = await tx.rangeJson<PortRecord>(PORTS_PREFIX, { where: { network_id: c.id } });
     if (ports.some((p) => p.device_owner === DEVICE_OWNER_ROUTER_GATEWAY || p.device_owner === DEVICE_OWNER_FLOATINGIP)) {
       throw new Conflict('ExternalNetworkInUse', `External network ${c.id} cannot be updated, since it has existing gateway ports.`);
     }

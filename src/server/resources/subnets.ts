@@ -46,9 +46,7 @@ export async function loadSubnet(tx: Tx, id: string): Promise<SubnetRecord> {
 
 /** Subnets of a network (unguarded read; guard the ones you use with loadSubnet). */
 export async function subnetsOfNetwork(tx: Tx, networkId: string): Promise<SubnetRecord[]> {
-  return (await tx.rangeJson<SubnetRecord>(SUBNETS_PREFIX))
-    .filter((s) => s.network_id === networkId)
-    .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
+  return (await tx.rangeJson<SubnetRecord>(SUBNETS_PREFIX, { where: { network_id: networkId } })).sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
 }
 
 function poolText(p: AllocationPool): string {
