@@ -1,5 +1,5 @@
 import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError } from './errors.js';
-import { compareKeys } from './keys.js';
+import { BucketedMap } from './bucketed-map.js';
 import { KeptLease } from './kept-lease.js';
 import { planTxn, type KvReader } from './txn-plan.js';
 import type {
@@ -32,7 +32,7 @@ interface MemoryLease {
 export class MemoryStore implements Store, LeaseControl {
   readonly kind = 'memory';
   readonly leaseControl: LeaseControl = this;
-  private readonly kvs = new Map<string, KeyValue>();
+  private readonly kvs = new BucketedMap<KeyValue>();
   private readonly log: Array<{ revision: number; events: WatchEvent[] }> = [];
   private readonly leases = new Map<string, MemoryLease>();
   private readonly kept = new Set<KeptLease>();
@@ -44,7 +44,7 @@ export class MemoryStore implements Store, LeaseControl {
   private readonly hub: WatchHub;
   private readonly reader: KvReader = {
     get: (key) => this.kvs.get(key),
-    keysWithPrefix: (prefix) => [...this.kvs.keys()].filter((k) => k.startsWith(prefix)),
+    keysWithPrefix: (prefix) => this.kvs.keysWithPrefix(prefix),
     leaseExists: (id) => this.leases.has(id),
   };
 
@@ -72,9 +72,7 @@ export class MemoryStore implements Store, LeaseControl {
 
   async range(prefix: string): Promise<RangeResult> {
     this.assertOpen();
-    const kvs = [...this.kvs.values()].filter((kv) => kv.key.startsWith(prefix));
-    kvs.sort((a, b) => compareKeys(a.key, b.key));
-    return { kvs, revision: this.rev };
+    return { kvs: this.kvs.valuesWithPrefix(prefix), revision: this.rev };
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
