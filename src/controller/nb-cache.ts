@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
-import { peekHeader } from '../model/record-codec.js';
+import { peekHeader, type RecordHeader } from '../model/record-codec.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
 import {
   NB_PREFIX,
@@ -75,7 +75,7 @@ function parse<T>(value: string | undefined): T | undefined {
   }
 }
 
-export function isRouterInterface(p: Pick<PortRecord, 'device_owner'>): boolean {
+export function isRouterInterface(p: { readonly device_owner?: string }): boolean {
   return p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
 }
 
@@ -85,27 +85,29 @@ interface Subject {
   readonly router?: string;
 }
 
+/** The subject of a record of `coll` with id `id`, from its routing fields. */
+function subjectFrom(id: string, coll: Collection, f: Partial<RecordHeader> | undefined): Subject {
+  switch (coll) {
+    case 'networks':
+      return { network: id };
+    case 'routers':
+      return { router: id };
+    case 'subnets':
+      return { network: f?.network_id };
+    case 'ports':
+      return f ? { network: f.network_id, router: isRouterInterface(f) ? f.device_id : undefined } : {};
+  }
+}
+
 /**
  * The subject of a stored record without parsing it: from the key for networks and routers,
  * from the routing header (model/record-codec.ts) for subnets and ports. Undefined when the
  * text has no usable header: parse it then.
  */
 function subjectFromText(id: string, coll: Collection, text: string): Subject | undefined {
-  switch (coll) {
-    case 'networks':
-      return { network: id };
-    case 'routers':
-      return { router: id };
-    case 'subnets': {
-      const h = peekHeader(text, SUBNET_HEADER);
-      return h && h.id === id ? { network: h.network_id } : undefined;
-    }
-    case 'ports': {
-      const h = peekHeader(text, PORT_HEADER);
-      if (!h || h.id !== id) return undefined;
-      return { network: h.network_id, router: isRouterInterface({ device_owner: h.device_owner! }) ? h.device_id : undefined };
-    }
-  }
+  if (coll === 'networks' || coll === 'routers') return subjectFrom(id, coll, undefined);
+  const h = peekHeader(text, coll === 'ports' ? PORT_HEADER : SUBNET_HEADER);
+  return h && h.id === id ? subjectFrom(id, coll, h) : undefined;
 }
 const SUBNET_HEADER = ['network_id'] as const;
 const PORT_HEADER = ['network_id', 'device_owner', 'device_id'] as const;
@@ -364,22 +366,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     });
   }
 
+  /** The subject of a parsed record, or (for a delete) of the record held under that id. */
   private subjectOf(id: string, coll: Collection, rec: Record<string, unknown> | undefined): Subject {
-    switch (coll) {
-      case 'networks':
-        return { network: id };
-      case 'routers':
-        return { router: id };
-      case 'subnets': {
-        const r = (rec as SubnetRecord | undefined) ?? this.subnets.get(id);
-        return { network: r?.network_id };
-      }
-      case 'ports': {
-        const r = (rec as PortRecord | undefined) ?? this.ports.get(id);
-        if (!r) return {};
-        return { network: r.network_id, router: isRouterInterface(r) ? r.device_id : undefined };
-      }
-    }
+    const held = coll === 'subnets' ? this.subnets.get(id) : coll === 'ports' ? this.ports.get(id) : undefined;
+    return subjectFrom(id, coll, (rec as Partial<RecordHeader> | undefined) ?? held);
   }
 
   /**
