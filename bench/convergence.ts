@@ -31,6 +31,7 @@
  *   --samples M           new ports measured after the initial load (default 50)
  *   --load-timeout-s T    give up waiting for an initial load after T s (default 900)
  *   --sample-budget-s B   stop sampling a scale size after B s (default 180; fewer samples then)
+ *   --profile             CPU profile of the scale mode's samples phase: the hottest functions
  * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
  * At 1,000 chassis the initial load currently blocks the event loop for many minutes (every
@@ -52,6 +53,7 @@ import { MemoryStore } from '../src/store/memory.js';
 import { FakeSwitch } from '../src/testing/fake-switch.js';
 import { FakeSwitchDb } from '../src/testing/fake-switch-db.js';
 import { AckTracker, withTimeout } from './lib/ack-tracker.js';
+import { profile } from './lib/reactive-traffic.js';
 import { Api, log, machine, mib, pool, summarize, type ApiObject, type Summary } from './lib/bench-util.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +64,7 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const QUICK = process.argv.includes('--quick');
+const PROFILE = process.argv.includes('--profile');
 const sizes = (name: string, dflt: number[]): number[] => {
   const v = flag(name);
   if (v === undefined) return dflt;
@@ -418,29 +421,38 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
     let failures = 0;
     const msgs0 = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw), 0);
     const syncs0 = chassis.reduce((a, ch) => a + ch.ctrl.stats().syncs, 0);
+    const mods0 = chassis.reduce((a, ch) => a + ch.sw.flowModsApplied, 0);
     const tSamples = performance.now();
     let nSamples = 0;
-    const mods0 = chassis.reduce((a, ch) => a + ch.sw.flowModsApplied, 0);
-    const rand = rng(42);
-    for (let s = 0; s < (loadTimedOut ? 0 : SAMPLES) && performance.now() - tSamples < SAMPLE_BUDGET_MS; s++) {
-      nSamples++;
-      // One change at a time: the previous one (and its ACTIVE status write) has settled.
-      await quiet(chassis, 50);
-      const n = Math.floor(rand() * networks);
-      const hosts = netChassis(n);
-      const ci = hosts[Math.floor(rand() * hosts.length)];
-      const owner = chassis[ci];
-      const t0 = performance.now();
-      const port = await cloud.api.create('port', { network_id: nets[n].id, 'binding:host_id': owner.name });
-      const api = performance.now() - t0;
-      const [ofport] = owner.db.plug([{ name: `tap${port.id.slice(0, 8)}`, ifaceId: port.id, ofport: owner.nextOfport++ }]);
-      const others = [...new Set(hosts)].filter((h) => h !== ci).map((h) => chassis[h]);
-      try {
-        samples.add(api, api, await convergeDetail(t0, owner, ofport, others, mac(port)));
-      } catch (e) {
-        failures++;
-        log(String(e));
+    const sampleAll = async (): Promise<void> => {
+      const rand = rng(42);
+      for (let s = 0; s < (loadTimedOut ? 0 : SAMPLES) && performance.now() - tSamples < SAMPLE_BUDGET_MS; s++) {
+        nSamples++;
+        // One change at a time: the previous one (and its ACTIVE status write) has settled.
+        await quiet(chassis, 50);
+        const n = Math.floor(rand() * networks);
+        const hosts = netChassis(n);
+        const ci = hosts[Math.floor(rand() * hosts.length)];
+        const owner = chassis[ci];
+        const t0 = performance.now();
+        const port = await cloud.api.create('port', { network_id: nets[n].id, 'binding:host_id': owner.name });
+        const api = performance.now() - t0;
+        const [ofport] = owner.db.plug([{ name: `tap${port.id.slice(0, 8)}`, ifaceId: port.id, ofport: owner.nextOfport++ }]);
+        const others = [...new Set(hosts)].filter((h) => h !== ci).map((h) => chassis[h]);
+        try {
+          samples.add(api, api, await convergeDetail(t0, owner, ofport, others, mac(port)));
+        } catch (e) {
+          failures++;
+          log(String(e));
+        }
       }
+    };
+    if (PROFILE) {
+      const { hot, busyPct } = await profile(sampleAll, 25);
+      log(`scale ${c}: samples phase CPU ${busyPct}% busy; hottest (self %):`);
+      for (const h of hot) log(`  ${String(h.selfPct).padStart(5)}  ${h.fn}  ${h.where}`);
+    } else {
+      await sampleAll();
     }
     // Let the tail of the last change (status ACTIVE after binding) reach the switches.
     await quiet(chassis, 300);

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidStoreRequestError } from './errors.js';
 import { STORE_HTTP_BASE, toWireError, type WatchLine } from './http-protocol.js';
-import type { Store, TxnRequest, Watch } from './types.js';
+import type { Store, TxnRequest, Watch, WatchEvent } from './types.js';
+
+/** Encoded watch lines by event batch (the watch hub hands one batch to every watcher of a prefix). */
+const encodedBatches = new WeakMap<readonly WatchEvent[], string>();
 
 export interface StoreHttpOptions {
   /** Interval of heartbeat lines on watch streams (the client declares the stream dead without them). */
@@ -94,7 +97,15 @@ export function createStoreHttpHandler(
       if (!res.writableEnded) res.end();
     };
     const watch = store.watch(prefix, from, {
-      onEvents: (events, revision) => line({ type: 'events', revision, events }),
+      onEvents: (events, revision) => {
+        // Watchers of one prefix get the same batch: encode it once for all of them.
+        let text = encodedBatches.get(events);
+        if (text === undefined) {
+          text = `${JSON.stringify({ type: 'events', revision, events } satisfies WatchLine)}\n`;
+          encodedBatches.set(events, text);
+        }
+        if (!res.writableEnded) res.write(text);
+      },
       onCompacted: (compactRevision) => {
         line({ type: 'compacted', compactRevision });
         finish();

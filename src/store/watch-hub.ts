@@ -96,11 +96,19 @@ export class WatchHub {
 
   /** Call after the transaction of `revision` is durable. `events` are sorted by key. */
   publish(revision: number, events: readonly WatchEvent[]): void {
+    // Many watchers share a prefix (every controller watches /nb/): one filtered batch per
+    // prefix, shared by its watchers (handlers get a readonly array).
+    const byPrefix = new Map<string, Item | null>();
     for (const w of this.watchers) {
       if (revision < w.next) continue;
-      const mine = events.filter((e) => e.key.startsWith(w.prefix));
       w.next = revision + 1;
-      if (mine.length > 0) w.enqueue({ kind: 'events', revision, events: mine });
+      let item = byPrefix.get(w.prefix);
+      if (item === undefined) {
+        const mine = events.filter((e) => e.key.startsWith(w.prefix));
+        item = mine.length > 0 ? { kind: 'events', revision, events: mine } : null;
+        byPrefix.set(w.prefix, item);
+      }
+      if (item !== null) w.enqueue(item);
     }
   }
 
