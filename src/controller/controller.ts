@@ -145,6 +145,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.punts = new PuntHandler({
       topology: () => this.topo,
       send: (msg) => this.channel.send(msg),
+      sendBundle: (msgs) => this.channel.bundlePipelined(msgs),
       dhcpRate: opts.dhcpRate ?? 20,
     });
   }

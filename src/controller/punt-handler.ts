@@ -13,6 +13,7 @@ import {
   reactiveFlowMod,
   routerInterfaceOn,
   routerInterfaces,
+  type FlowModMessage,
   type Punt,
 } from '../pipeline/index.js';
 import { buildIcmpEchoReply, buildIcmpErrorFrame, decodeEthernet, encodeEthernet, type EthernetFrame } from '../packet/index.js';
@@ -28,6 +29,8 @@ export interface PuntHandlerDeps {
   /** The topology the installed pipeline was compiled from. */
   topology(): LocalTopology | undefined;
   send(msg: Outgoing): boolean;
+  /** Flow mods as one bundle, pipelined (see OpenFlowChannel.bundlePipelined). */
+  sendBundle(msgs: readonly Outgoing[]): Promise<void>;
   /** DHCP packets per second per port (burst the same). */
   readonly dhcpRate: number;
 }
@@ -54,6 +57,8 @@ export class PuntHandler {
   private readonly dhcpLimiter: RateLimiter;
   private dhcpReplies = 0;
   private reactiveInstalled = 0;
+  /** Reactive misses of the current batch of packet-ins: flows by router/destination, packets. */
+  private reactiveQueue: { flows: Map<string, FlowModMessage>; packets: Outgoing[] } = { flows: new Map(), packets: [] };
 
   constructor(private readonly deps: PuntHandlerDeps) {
     this.dhcpLimiter = new RateLimiter(deps.dhcpRate, deps.dhcpRate);
@@ -158,11 +163,29 @@ export class PuntHandler {
     if (!frame.ok || frame.value.payload.type !== 'ipv4' || inPort === undefined) return;
     const flow = reactiveFlow(topo, routerKey, frame.value.payload.dst);
     if (!flow) return;
-    // The switch handles one connection's messages in order: the flow is in before the packet
-    // goes through the pipeline again, so the first packet is not lost and the next ones never
-    // come here.
-    this.deps.send({ ...reactiveFlowMod(flow) });
-    this.deps.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions: [{ type: 'output', port: 'table' }], data: packet });
-    this.reactiveInstalled++;
+    const key = `${routerKey}/${frame.value.payload.dst}`;
+    if (!this.reactiveQueue.flows.has(key)) this.reactiveQueue.flows.set(key, reactiveFlowMod(flow));
+    this.reactiveQueue.packets.push({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions: [{ type: 'output', port: 'table' }], data: packet });
+    if (this.reactiveQueue.flows.size === 1 && this.reactiveQueue.packets.length === 1) queueMicrotask(() => this.flushReactive());
+  }
+
+  /**
+   * Install the flows of the misses that arrived together (one read from the switch) and release
+   * their packets. One miss: a plain flow_mod. Several: one pipelined bundle, so the switch
+   * updates its tables once. The switch handles one connection's messages in order, so the
+   * flows are in before the packets go through the pipeline again: no first packet is lost, and
+   * the next packets never come here.
+   */
+  private flushReactive(): void {
+    const { flows, packets } = this.reactiveQueue;
+    this.reactiveQueue = { flows: new Map(), packets: [] };
+    try {
+      if (flows.size === 1) this.deps.send([...flows.values()][0]);
+      else this.deps.sendBundle([...flows.values()]).catch(() => undefined); // missed again: punted again
+      for (const p of packets) this.deps.send(p);
+      this.reactiveInstalled += flows.size;
+    } catch {
+      // The switch went away: the packets are lost, as they would be in its queues.
+    }
   }
 }

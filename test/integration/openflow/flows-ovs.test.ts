@@ -345,6 +345,30 @@ describe('flows, groups, meters and bundles against ovs-vswitchd', () => {
     await ch.barrier();
   });
 
+  it('a pipelined bundle is committed before anything sent after it, without a round trip first', async () => {
+    const flows = [1, 2, 3].map((i) => fm(24, 100 + i, BigInt(0x600 + i), { eth_type: IP, reg1: i }, [apply({ type: 'output', port: 1 })]));
+    const committed = ch.bundlePipelined(flows);
+    const dumped = ch.dumpFlows({ tableId: 24 }); // sent right behind the commit, not after its reply
+    await committed;
+    expect((await dumped).map((f) => f.cookie).sort()).toEqual([0x601n, 0x602n, 0x603n]);
+  });
+
+  it('a pipelined bundle with an add the switch refused changes nothing and names that add', async () => {
+    const flows = [
+      fm(25, 1, 0x701n, { eth_type: IP, reg1: 1 }, [apply({ type: 'output', port: 1 })]),
+      fm(25, 2, 0x702n, { eth_type: IP, reg1: 2 }, [apply({ type: 'group', groupId: 997 })]), // no such group
+      fm(25, 3, 0x703n, { eth_type: IP, reg1: 3 }, [apply({ type: 'output', port: 1 })]),
+    ];
+    const err = await ch.bundlePipelined(flows).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleError);
+    expect((err as BundleError).index).toBe(1);
+    expect((err as BundleError).error.codeName).toBe('BAD_OUT_GROUP');
+    // The switch remembers the refused add and fails the commit: still all or nothing.
+    expect((err as BundleError).errors.length).toBe(2);
+    expect(await ch.dumpFlows({ tableId: 25 })).toEqual([]);
+    await ch.barrier();
+  });
+
   it('a bundle with a message the codec cannot encode is discarded; nothing changes', async () => {
     const before = (await ch.dumpFlows()).map(comparable);
     const flows = [
