@@ -478,7 +478,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       if (m.type === 'flow_mod') this.counters.flowModsSent++;
       else this.counters.groupModsSent++;
     }
-    await this.channel.bundle(messages);
+    // One write (open, adds, commit), one round trip; still all-or-nothing at the switch.
+    await this.channel.bundlePipelined(messages);
   }
 
   private async bindAll(added: readonly string[], removed: readonly string[]): Promise<void> {

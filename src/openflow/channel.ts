@@ -553,41 +553,46 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
    * batches. The switch handles a connection's messages in order, so anything sent after this
    * call sees the commit's result. Resolves at the commit reply; rejects with a BundleError
    * naming the first refused add (Open vSwitch checks adds as they arrive, then fails the whole
-   * commit: nothing is applied, as with `bundle()`).
+   * commit: nothing is applied, as with `bundle()`). Throws MessageEncodeError, having sent
+   * nothing, if a message cannot be encoded.
    */
-  bundlePipelined(msgs: readonly Outgoing[]): Promise<void> {
+  async bundlePipelined(msgs: readonly Outgoing[], timeoutMs?: number): Promise<void> {
     const bundleId = this.nextBundleId;
     this.nextBundleId = this.nextBundleId >= 0xffffffff ? 1 : this.nextBundleId + 1;
     const flags = { atomic: true, ordered: true };
-    const open = this.request({ type: 'bundle_control', bundleId, ctrlType: 'open_request', flags });
-    open.catch(() => undefined); // the commit reports the failure
     const tracker: ErrorTracker = { first: -1, last: -1, errors: [] };
+    // Encode everything before anything leaves: a message the codec rejects sends nothing.
     const chunks: Buffer[] = [];
     msgs.forEach((m, index) => {
       const xid = this.nextXid();
       if (index === 0) tracker.first = xid;
       tracker.last = xid;
-      chunks.push(encodeMessage({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } as OfMessage }));
+      try {
+        chunks.push(encodeMessage({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } as OfMessage }));
+      } catch (err) {
+        throw new MessageEncodeError(index, err as Error);
+      }
     });
+    // Everything up to the commit request is queued synchronously, in order, at the call.
+    const open = this.request({ type: 'bundle_control', bundleId, ctrlType: 'open_request', flags }, timeoutMs);
+    open.catch(() => undefined); // the commit reports the failure
     if (chunks.length > 0) {
       this.trackers.add(tracker);
-      this.enqueue(Buffer.concat(chunks));
+      this.enqueue(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     }
     const failed = (commitErr: OpenFlowErrorReply | undefined): BundleError => {
       const first = tracker.errors[0] ?? commitErr!;
       const index = tracker.errors[0] ? (tracker.errors[0].xid - tracker.first) >>> 0 : undefined;
       return new BundleError(bundleId, first, index, commitErr ? [...tracker.errors, commitErr] : [...tracker.errors]);
     };
-    return this.request({ type: 'bundle_control', bundleId, ctrlType: 'commit_request', flags }).then(
-      () => {
-        this.trackers.delete(tracker);
-        if (tracker.errors.length > 0) throw failed(undefined);
-      },
-      (err: unknown) => {
-        this.trackers.delete(tracker);
-        throw err instanceof OpenFlowErrorReply ? failed(err) : err;
-      },
-    );
+    try {
+      await this.request({ type: 'bundle_control', bundleId, ctrlType: 'commit_request', flags }, timeoutMs);
+    } catch (err) {
+      throw err instanceof OpenFlowErrorReply ? failed(err) : err;
+    } finally {
+      this.trackers.delete(tracker);
+    }
+    if (tracker.errors.length > 0) throw failed(undefined);
   }
 
   /** All flows (or those matching the filter; non-strict match as in OFPMP_FLOW). */

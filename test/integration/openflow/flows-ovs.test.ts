@@ -369,6 +369,19 @@ describe('flows, groups, meters and bundles against ovs-vswitchd', () => {
     await ch.barrier();
   });
 
+  it('a pipelined bundle with a message the codec cannot encode sends nothing', async () => {
+    const before = (await ch.dumpFlows()).map(comparable);
+    const flows = [
+      fm(26, 1, 0x801n, { eth_type: IP, reg1: 1 }, [apply({ type: 'output', port: 1 })]),
+      fm(26, 2, 0x802n, { ipv4_dst: '10.0.0.1' }, [apply({ type: 'output', port: 1 })]), // missing eth_type prerequisite
+    ];
+    const err = await ch.bundlePipelined(flows).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MessageEncodeError);
+    expect((err as MessageEncodeError).index).toBe(1);
+    expect((await ch.dumpFlows()).map(comparable)).toEqual(before);
+    await ch.barrier();
+  });
+
   it('a bundle with a message the codec cannot encode is discarded; nothing changes', async () => {
     const before = (await ch.dumpFlows()).map(comparable);
     const flows = [
