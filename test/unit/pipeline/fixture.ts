@@ -203,3 +203,23 @@ export class World {
     };
   }
 }
+
+/** Router key of r1 in `l3World`. */
+export const R1 = 7;
+
+/**
+ * The standard world plus network yellow (10.5.0.0/24: y1 on hv1, y2 on hv2) and router r1 on
+ * blue (10.1.0.1), green (10.3.0.1) and yellow (10.5.0.1).
+ */
+export function l3World(): World {
+  const w = World.standard();
+  w.addNetwork(network('yellow', 5));
+  w.addSubnet(subnet('yellow-v4', 'yellow', '10.5.0.0/24', true));
+  w.addPort(port('y1', 51, 'yellow', 'yellow-v4', '10.5.0.51', 'hv1'), 5);
+  w.addPort(port('y2', 52, 'yellow', 'yellow-v4', '10.5.0.52', 'hv2'));
+  w.addRouter(router('r1', R1));
+  w.attach('r1', 'blue-v4', '10.1.0.1', 91);
+  w.attach('r1', 'green-v4', '10.3.0.1', 93);
+  w.attach('r1', 'yellow-v4', '10.5.0.1', 95);
+  return w;
+}

@@ -37,23 +37,8 @@ import {
 import { decodeMessage, encodeMessage } from '../../../src/openflow/codec.js';
 import type { OfMessage } from '../../../src/openflow/types.js';
 import { FakeOFTable, type OutputRecord, type PacketFields } from '../../support/fake-oftable.js';
-import { GENEVE_OFPORT, VXLAN_OFPORT, World, mac, network, port, router, subnet } from './fixture.js';
+import { GENEVE_OFPORT, R1, VXLAN_OFPORT, World, l3World, mac, network, port, router, subnet } from './fixture.js';
 import { arpRequest, ipPacket, newSwitchTable, switchFor } from './harness.js';
-
-const R1 = 7;
-
-function l3World(): World {
-  const w = World.standard();
-  w.addNetwork(network('yellow', 5));
-  w.addSubnet(subnet('yellow-v4', 'yellow', '10.5.0.0/24', true));
-  w.addPort(port('y1', 51, 'yellow', 'yellow-v4', '10.5.0.51', 'hv1'), 5);
-  w.addPort(port('y2', 52, 'yellow', 'yellow-v4', '10.5.0.52', 'hv2'));
-  w.addRouter(router('r1', R1));
-  w.attach('r1', 'blue-v4', '10.1.0.1', 91);
-  w.attach('r1', 'green-v4', '10.3.0.1', 93);
-  w.attach('r1', 'yellow-v4', '10.5.0.1', 95);
-  return w;
-}
 
 /** A packet from local port `from` to `dstIp` through the router (eth_dst = r1's MAC on the source network). */
 function routed(w: World, from: string, dstIp: string, extra: PacketFields = {}): PacketFields {
