@@ -2,6 +2,7 @@
  * IPv4/IPv6 addresses as BigInt: parse, format (canonical, RFC 5952 for v6), CIDR arithmetic.
  * Pure functions; parse failures return undefined (callers raise their own typed errors).
  */
+import { bytesToIpv6 } from '../packet/addr.js';
 
 export interface IpAddress {
   readonly version: 4 | 6;
@@ -75,27 +76,9 @@ export function formatIp(version: 4 | 6, value: bigint): string {
   if (version === 4) {
     return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
   }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on ties.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number((value >> BigInt(8 * (15 - i))) & 0xffn);
+  return bytesToIpv6(bytes); // RFC 5952
 }
 
 /** Canonical text of an address, or undefined if it does not parse. */

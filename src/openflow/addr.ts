@@ -1,5 +1,6 @@
 // Address text <-> bytes. Throws OfEncodeError on malformed input.
 import { OfEncodeError } from './errors.js';
+import { bytesToIpv6 as formatIpv6Bytes } from '../packet/addr.js';
 
 export function macToBytes(mac: string): Buffer {
   // Hand-rolled parse (no regex / arrays): this runs for every MAC in every encoded flow.
@@ -92,29 +93,8 @@ export function ipv6ToBytes(ip: string): Buffer {
   return out;
 }
 
-/** RFC 5952 canonical text. */
-export function bytesToIpv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
+/** RFC 5952 canonical text (one formatter for the whole code base: packet/addr.ts). */
+export const bytesToIpv6 = (b: Uint8Array): string => formatIpv6Bytes(b);
 
 /** Unsigned big-endian integer of `len` bytes. */
 export function bigToBytes(v: bigint, len: number): Buffer {
