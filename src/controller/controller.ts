@@ -33,6 +33,9 @@ import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
 import type { ChassisInfo, Encap, LocalTopology } from './topology.js';
 
+/** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
+const PIPELINED_BUNDLE_MAX = 512;
+
 export type L3Mode = 'proactive' | 'reactive';
 
 /**
@@ -478,8 +481,12 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       if (m.type === 'flow_mod') this.counters.flowModsSent++;
       else this.counters.groupModsSent++;
     }
-    // One write (open, adds, commit), one round trip; still all-or-nothing at the switch.
-    await this.channel.bundlePipelined(messages);
+    // Incremental changes (the common case): one write (open, adds, commit), one round trip.
+    // Large ones (a first sync, a reconnect) stream with back-pressure, each step acknowledged,
+    // so a slow switch is not timed out on a reply it could not have sent yet. Both are
+    // all-or-nothing at the switch.
+    if (messages.length <= PIPELINED_BUNDLE_MAX) await this.channel.bundlePipelined(messages);
+    else await this.channel.bundle(messages);
   }
 
   private async bindAll(added: readonly string[], removed: readonly string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { EtcdKeys, mapEtcdError, toCompare, toKeyValue, toRequestOp } from './et
 import { parseEtcdUrl, type EtcdStoreOptions } from './etcd-url.js';
 import { EtcdWatch } from './etcd-watch.js';
 import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError, StoreUnavailableError } from './errors.js';
-import { KeptLease } from './kept-lease.js';
+import { KeptLeases } from './kept-lease.js';
 import type {
   KeyValue,
   Lease,
@@ -36,7 +36,7 @@ export class EtcdStore implements Store, LeaseControl {
   readonly leaseControl: LeaseControl = this;
   private readonly keys: EtcdKeys;
   private readonly watches = new Set<EtcdWatch>();
-  private readonly kept = new Set<KeptLease>();
+  private readonly kept = new KeptLeases(this);
   private closed = false;
 
   private constructor(
@@ -146,11 +146,8 @@ export class EtcdStore implements Store, LeaseControl {
     }
   }
 
-  async grantLease(ttlSeconds: number): Promise<Lease> {
-    const info = await this.grant(ttlSeconds);
-    const lease = new KeptLease(this, info.id, info.ttlSeconds, (l) => this.kept.delete(l));
-    this.kept.add(lease);
-    return lease;
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.kept.grant(ttlSeconds);
   }
 
   async grant(ttlSeconds: number): Promise<LeaseInfo> {
@@ -204,7 +201,7 @@ export class EtcdStore implements Store, LeaseControl {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const l of [...this.kept]) l.stop();
+    this.kept.stopAll();
     await Promise.all([...this.watches].map((w) => w.cancel()));
     this.client.close();
   }

@@ -69,3 +69,25 @@ export class KeptLease implements Lease {
     for (const l of this.listeners.splice(0)) l(err);
   }
 }
+
+/**
+ * The leases a driver keeps alive: `grantLease` of every driver (grant through its
+ * LeaseControl, keep alive from here) and stop-all at close.
+ */
+export class KeptLeases {
+  private readonly leases = new Set<KeptLease>();
+
+  constructor(private readonly control: LeaseControl) {}
+
+  async grant(ttlSeconds: number): Promise<Lease> {
+    const info = await this.control.grant(ttlSeconds);
+    const lease = new KeptLease(this.control, info.id, info.ttlSeconds, (l) => this.leases.delete(l));
+    this.leases.add(lease);
+    return lease;
+  }
+
+  /** Stop keeping every lease alive (the store is closing; the leases run out on their own). */
+  stopAll(): void {
+    for (const l of [...this.leases]) l.stop();
+  }
+}

@@ -1,6 +1,6 @@
 import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError } from './errors.js';
 import { BucketedMap } from './bucketed-map.js';
-import { KeptLease } from './kept-lease.js';
+import { KeptLeases } from './kept-lease.js';
 import { planTxn, type KvReader } from './txn-plan.js';
 import type {
   KeyValue,
@@ -35,7 +35,7 @@ export class MemoryStore implements Store, LeaseControl {
   private readonly kvs = new BucketedMap<KeyValue>();
   private readonly log: Array<{ revision: number; events: WatchEvent[] }> = [];
   private readonly leases = new Map<string, MemoryLease>();
-  private readonly kept = new Set<KeptLease>();
+  private readonly kept = new KeptLeases(this);
   private rev = 1;
   private compactRev = 1;
   private nextLeaseId = 1;
@@ -103,11 +103,8 @@ export class MemoryStore implements Store, LeaseControl {
     return this.hub.watch(prefix, fromRevision, handlers);
   }
 
-  async grantLease(ttlSeconds: number): Promise<Lease> {
-    const info = await this.grant(ttlSeconds);
-    const lease = new KeptLease(this, info.id, info.ttlSeconds, (l) => this.kept.delete(l));
-    this.kept.add(lease);
-    return lease;
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.kept.grant(ttlSeconds);
   }
 
   async revision(): Promise<number> {
@@ -165,7 +162,7 @@ export class MemoryStore implements Store, LeaseControl {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const l of [...this.kept]) l.stop();
+    this.kept.stopAll();
     for (const lease of this.leases.values()) clearTimeout(lease.timer);
     this.closed = true;
     this.hub.closeAll();

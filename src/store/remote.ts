@@ -1,5 +1,5 @@
 import { InvalidStoreRequestError, StoreClosedError } from './errors.js';
-import { KeptLease } from './kept-lease.js';
+import { KeptLeases } from './kept-lease.js';
 import { StoreHttpClient } from './remote-http.js';
 import { RemoteWatch } from './remote-watch.js';
 import type {
@@ -35,7 +35,7 @@ export class RemoteStore implements Store, LeaseControl {
   private readonly http: StoreHttpClient;
   private readonly heartbeatTimeoutMs: number;
   private readonly watches = new Set<RemoteWatch>();
-  private readonly kept = new Set<KeptLease>();
+  private readonly kept = new KeptLeases(this);
   private closed = false;
 
   constructor(baseUrl: string, options: RemoteStoreOptions = {}) {
@@ -75,11 +75,8 @@ export class RemoteStore implements Store, LeaseControl {
     await this.http.call('compact', { revision });
   }
 
-  async grantLease(ttlSeconds: number): Promise<Lease> {
-    const info = await this.grant(ttlSeconds);
-    const lease = new KeptLease(this, info.id, info.ttlSeconds, (l) => this.kept.delete(l));
-    this.kept.add(lease);
-    return lease;
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.kept.grant(ttlSeconds);
   }
 
   async grant(ttlSeconds: number): Promise<LeaseInfo> {
@@ -101,7 +98,7 @@ export class RemoteStore implements Store, LeaseControl {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const l of [...this.kept]) l.stop();
+    this.kept.stopAll();
     await Promise.all([...this.watches].map((w) => w.cancel()));
     this.http.destroy();
   }

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { InvalidStoreRequestError, LeaseNotFoundError, StoreClosedError, StoreUnavailableError } from './errors.js';
 import { prefixEnd } from './keys.js';
-import { KeptLease } from './kept-lease.js';
+import { KeptLeases } from './kept-lease.js';
 import { migrate } from './sqlite-schema.js';
 import { planTxn, type KvReader, type TxnPlan } from './txn-plan.js';
 import type {
@@ -76,7 +76,7 @@ export class SqliteStore implements Store, LeaseControl {
   private closed = false;
   private pending: Pending[] = [];
   private flushScheduled = false;
-  private readonly kept = new Set<KeptLease>();
+  private readonly kept = new KeptLeases(this);
   private readonly hub: WatchHub;
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly historyRevisions: number;
@@ -328,11 +328,8 @@ export class SqliteStore implements Store, LeaseControl {
     this.db.transaction(() => this.compactTo(revision))();
   }
 
-  async grantLease(ttlSeconds: number): Promise<Lease> {
-    const info = await this.grant(ttlSeconds);
-    const lease = new KeptLease(this, info.id, info.ttlSeconds, (l) => this.kept.delete(l));
-    this.kept.add(lease);
-    return lease;
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.kept.grant(ttlSeconds);
   }
 
   async grant(ttlSeconds: number): Promise<LeaseInfo> {
@@ -373,7 +370,7 @@ export class SqliteStore implements Store, LeaseControl {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const l of [...this.kept]) l.stop();
+    this.kept.stopAll();
     clearInterval(this.leaseTimer);
     this.flush();
     this.closed = true;
