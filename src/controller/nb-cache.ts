@@ -19,6 +19,7 @@
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
 import { peekHeader, type RecordHeader } from '../model/record-codec.js';
+import { nbSubjects, networkSubject, portSubject, routerSubject } from '../model/subjects.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
 import {
   NB_PREFIX,
@@ -127,6 +128,8 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private readonly loadingNets = new Map<string, WatchEvent[]>();
   private readonly loadingRouters = new Map<string, WatchEvent[]>();
   private watches: Watch[] = [];
+  /** The north-bound watch (routed where the store can). */
+  private nbWatch: Watch | undefined;
   private closed = false;
   private changeQueued = false;
   private refreshing: Promise<void> | undefined;
@@ -193,6 +196,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   async setLocalPorts(ids: ReadonlySet<string>): Promise<void> {
     const added = [...ids].filter((id) => !this.localPortIds.has(id));
     this.localPortIds = new Set(ids);
+    this.updateInterest();
     await Promise.all(
       added
         .filter((id) => !this.ports.has(id))
@@ -243,8 +247,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
           this.refreshAgain = false;
           for (let round = 0; round < 16; round++) {
             const { nets, routers } = this.wanted();
+            const held = this.loadedRouters.size + this.loadedNets.size;
             for (const r of [...this.loadedRouters.keys()]) if (!routers.has(r)) this.dropRouter(r);
             for (const n of [...this.loadedNets.keys()]) if (!nets.has(n)) this.dropNetwork(n);
+            if (this.loadedRouters.size + this.loadedNets.size !== held) this.updateInterest();
             const netsToLoad = [...nets].filter((n) => !this.loadedNets.has(n) && !this.loadingNets.has(n));
             const routersToLoad = [...routers].filter((r) => !this.loadedRouters.has(r) && !this.loadingRouters.has(r));
             if (netsToLoad.length === 0 && routersToLoad.length === 0) break;
@@ -288,6 +294,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private async load(nets: readonly string[], routers: readonly string[]): Promise<void> {
     for (const n of nets) this.loadingNets.set(n, []);
     for (const r of routers) this.loadingRouters.set(r, []);
+    this.updateInterest();
     try {
       const netSet = new Set(nets);
       const routerSet = new Set(routers);
@@ -339,12 +346,13 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     } catch (err) {
       for (const n of nets) this.loadingNets.delete(n);
       for (const r of routers) this.loadingRouters.delete(r);
+      this.updateInterest();
       throw err;
     }
   }
 
   private watchNb(from: number): Watch {
-    return this.store.watch(NB_PREFIX, from, {
+    const w = this.store.watch(NB_PREFIX, from, {
       onEvents: (events, revision) => {
         let changed = false;
         for (const ev of events) if (this.applyNbEvent(ev)) changed = true;
@@ -364,6 +372,26 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       onCompacted: () => void this.resync('north-bound watch compacted'),
       onError: (err) => this.emit('error', err),
     });
+    this.nbWatch = w;
+    this.updateInterest();
+    return w;
+  }
+
+  /**
+   * Tell a store that routes watches what this chassis holds (its local ports, the networks and
+   * routers loaded or being loaded), so it stops sending the rest. Called before every range
+   * that loads something new, so events after the range's revision are never routed away.
+   */
+  private updateInterest(): void {
+    const w = this.nbWatch;
+    if (!w?.setInterest || this.closed) return;
+    const subjects = new Set<string>();
+    for (const id of this.localPortIds) subjects.add(portSubject(id));
+    for (const n of this.loadedNets.keys()) subjects.add(networkSubject(n));
+    for (const n of this.loadingNets.keys()) subjects.add(networkSubject(n));
+    for (const r of this.loadedRouters.keys()) subjects.add(routerSubject(r));
+    for (const r of this.loadingRouters.keys()) subjects.add(routerSubject(r));
+    w.setInterest(nbSubjects, subjects);
   }
 
   /** The subject of a parsed record, or (for a delete) of the record held under that id. */

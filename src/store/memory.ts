@@ -94,7 +94,7 @@ export class MemoryStore implements Store, LeaseControl {
     }
     this.log.push({ revision: this.rev, events: [...plan.events] });
     while (this.log.length > this.historyLimit) this.compactRev = this.log.shift()!.revision + 1;
-    this.hub.publish(this.rev, plan.events);
+    this.hub.publish(this.rev, plan.events, new Map(plan.changes.map((c) => [c.key, c.previous?.value])));
     return { succeeded: plan.succeeded, revision: this.rev };
   }
 

@@ -230,7 +230,9 @@ export class SqliteStore implements Store, LeaseControl {
         if ('error' in o) p.reject(o.error);
         else {
           // Published even if the fsync failed: the change is in the database, watchers must not skip it.
-          if (o.plan.changes.length > 0) this.hub.publish(o.revision, o.plan.events);
+          if (o.plan.changes.length > 0) {
+            this.hub.publish(o.revision, o.plan.events, new Map(o.plan.changes.map((c) => [c.key, c.previous?.value])));
+          }
           if (syncError) p.reject(new StoreUnavailableError('sqlite: fsync of the WAL failed', { cause: syncError }));
           else p.resolve({ succeeded: o.plan.succeeded, revision: o.revision });
         }

@@ -82,9 +82,26 @@ export interface WatchHandlers {
   onError?(err: Error): void;
 }
 
+/**
+ * What a key/value is about, as subject strings (e.g. `net:<id>`), for routed watches. `[]`:
+ * about nothing a routed watcher can hold (never delivered to one). `undefined`: cannot tell
+ * (delivered to every routed watcher). Called with the new value of a put and with the value a
+ * key had before a write (undefined for a key that did not exist or a delete's new value).
+ */
+export type SubjectFn = (key: string, value: string | undefined) => readonly string[] | undefined;
+
 export interface Watch {
   /** Stop delivering events; resolves when the driver has released the watch. */
   cancel(): Promise<void>;
+  /**
+   * Routing, where the driver can do it (the in-process drivers; others leave it out and
+   * deliver everything). From this call on, only events whose subjects (before or after the
+   * write, by `route`) meet `subjects` are delivered; the other revisions arrive as progress:
+   * `onEvents([], revision)`, coalesced, so the watcher still learns how far the store is.
+   * `undefined` turns routing off again. Events committed before the call are delivered as
+   * they were routed then: read what a newly added subject holds with a range after the call.
+   */
+  setInterest?(route: SubjectFn, subjects: ReadonlySet<string> | undefined): void;
 }
 
 export interface Lease {

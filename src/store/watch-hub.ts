@@ -1,5 +1,5 @@
 import { WatchHandlerError } from './errors.js';
-import type { Watch, WatchEvent, WatchHandlers } from './types.js';
+import type { SubjectFn, Watch, WatchEvent, WatchHandlers } from './types.js';
 
 /** What an in-process driver (memory, sqlite) offers the hub to replay history. */
 export interface HistorySource {
@@ -10,11 +10,18 @@ export interface HistorySource {
   history(prefix: string, from: number): Array<[number, WatchEvent[]]>;
 }
 
-type Item = { kind: 'events'; revision: number; events: WatchEvent[] } | { kind: 'compacted'; revision: number };
+type Item = { kind: 'events'; revision: number; events: readonly WatchEvent[] } | { kind: 'compacted'; revision: number };
+
+/** A routed watcher's interest, as registered in the hub's index. */
+interface Routing {
+  readonly route: SubjectFn;
+  readonly subjects: ReadonlySet<string>;
+}
 
 class HubWatcher implements Watch {
   next: number;
   done = false;
+  routing: Routing | undefined;
   private readonly queue: Item[] = [];
   private scheduled = false;
 
@@ -63,15 +70,32 @@ class HubWatcher implements Watch {
     this.finish();
     return Promise.resolve();
   }
+
+  setInterest(route: SubjectFn, subjects: ReadonlySet<string> | undefined): void {
+    if (this.done) return;
+    this.hub.setRouting(this, subjects === undefined ? undefined : { route, subjects: new Set(subjects) });
+  }
 }
 
 /**
  * Fan-out of committed changes to in-process watchers. Registration replays history and joins
  * the live feed synchronously, so nothing falls between; delivery is asynchronous (a microtask),
  * never inside the writer's call stack.
+ *
+ * Routed watchers (`Watch.setInterest`) are indexed by subject: a change is handed only to the
+ * watchers holding one of its subjects, so with 1,000 controllers watching `/nb/` a port
+ * change reaches the handful that hold its network instead of all of them. The others learn
+ * the revision from one coalesced progress batch (`onEvents([], revision)`) per turn of the
+ * event loop.
  */
 export class WatchHub {
-  private readonly watchers = new Set<HubWatcher>();
+  /** Watchers without routing: every event under their prefix. */
+  private readonly plain = new Set<HubWatcher>();
+  /** Routed watchers, and the index route → subject → watchers. */
+  private readonly routed = new Set<HubWatcher>();
+  private readonly index = new Map<SubjectFn, Map<string, Set<HubWatcher>>>();
+  private progressRevision = 0;
+  private progressScheduled = false;
 
   constructor(private readonly source: HistorySource) {}
 
@@ -90,34 +114,146 @@ export class WatchHub {
       }
     }
     w.next = Math.max(from, current + 1);
-    this.watchers.add(w);
+    this.plain.add(w);
     return w;
   }
 
-  /** Call after the transaction of `revision` is durable. `events` are sorted by key. */
-  publish(revision: number, events: readonly WatchEvent[]): void {
+  /**
+   * Call after the transaction of `revision` is durable. `events` are sorted by key;
+   * `previous` holds the values the written keys had before (absent or undefined: none).
+   */
+  publish(revision: number, events: readonly WatchEvent[], previous?: ReadonlyMap<string, string | undefined>): void {
     // Many watchers share a prefix (every controller watches /nb/): one filtered batch per
     // prefix, shared by its watchers (handlers get a readonly array).
     const byPrefix = new Map<string, Item | null>();
-    for (const w of this.watchers) {
+    const batchFor = (prefix: string): Item | null => {
+      let item = byPrefix.get(prefix);
+      if (item === undefined) {
+        const mine = events.filter((e) => e.key.startsWith(prefix));
+        item = mine.length > 0 ? { kind: 'events', revision, events: mine } : null;
+        byPrefix.set(prefix, item);
+      }
+      return item;
+    };
+    for (const w of this.plain) {
       if (revision < w.next) continue;
       w.next = revision + 1;
-      let item = byPrefix.get(w.prefix);
-      if (item === undefined) {
-        const mine = events.filter((e) => e.key.startsWith(w.prefix));
-        item = mine.length > 0 ? { kind: 'events', revision, events: mine } : null;
-        byPrefix.set(w.prefix, item);
-      }
+      const item = batchFor(w.prefix);
       if (item !== null) w.enqueue(item);
     }
+    if (this.routed.size === 0) return;
+    for (const [route, bySubject] of this.index) this.publishRouted(revision, events, previous, route, bySubject, batchFor);
+    this.progressRevision = revision;
+    if (!this.progressScheduled) {
+      this.progressScheduled = true;
+      setImmediate(() => this.flushProgress());
+    }
+  }
+
+  private publishRouted(
+    revision: number,
+    events: readonly WatchEvent[],
+    previous: ReadonlyMap<string, string | undefined> | undefined,
+    route: SubjectFn,
+    bySubject: Map<string, Set<HubWatcher>>,
+    batchFor: (prefix: string) => Item | null,
+  ): void {
+    const mine = new Map<HubWatcher, WatchEvent[]>();
+    let everyone = false;
+    for (const ev of events) {
+      const now = route(ev.key, ev.value);
+      // Without the previous value a changed key might be leaving a subject: tell everyone.
+      const before = previous ? route(ev.key, previous.get(ev.key)) : undefined;
+      if (now === undefined || before === undefined) {
+        everyone = true;
+        break;
+      }
+      for (const s of before.length === 0 ? now : [...now, ...before]) {
+        for (const w of bySubject.get(s) ?? []) {
+          if (!ev.key.startsWith(w.prefix)) continue;
+          const list = mine.get(w);
+          if (!list) mine.set(w, [ev]);
+          else if (list[list.length - 1] !== ev) list.push(ev);
+        }
+      }
+    }
+    if (everyone) {
+      for (const w of this.routed) {
+        if (w.routing?.route !== route || revision < w.next) continue;
+        w.next = revision + 1;
+        const item = batchFor(w.prefix);
+        if (item !== null) w.enqueue(item);
+      }
+      return;
+    }
+    // Only the recipients are visited; the others get progress later.
+    for (const [w, list] of mine) {
+      if (revision < w.next) continue;
+      w.next = revision + 1;
+      w.enqueue({ kind: 'events', revision, events: list });
+    }
+  }
+
+  /** Routed watchers that received nothing since their last batch learn the latest revision. */
+  private flushProgress(): void {
+    this.progressScheduled = false;
+    const revision = this.progressRevision;
+    for (const w of this.routed) {
+      if (w.next > revision) continue;
+      w.next = revision + 1;
+      w.enqueue({ kind: 'events', revision, events: [] });
+    }
+  }
+
+  /** Route a watcher (or stop routing it: `undefined`). */
+  setRouting(w: HubWatcher, routing: Routing | undefined): void {
+    this.unindex(w);
+    w.routing = routing;
+    if (!routing) {
+      this.routed.delete(w);
+      this.plain.add(w);
+      return;
+    }
+    this.plain.delete(w);
+    this.routed.add(w);
+    let bySubject = this.index.get(routing.route);
+    if (!bySubject) {
+      bySubject = new Map();
+      this.index.set(routing.route, bySubject);
+    }
+    for (const s of routing.subjects) {
+      let set = bySubject.get(s);
+      if (!set) {
+        set = new Set();
+        bySubject.set(s, set);
+      }
+      set.add(w);
+    }
+  }
+
+  private unindex(w: HubWatcher): void {
+    const r = w.routing;
+    if (!r) return;
+    const bySubject = this.index.get(r.route);
+    if (!bySubject) return;
+    for (const s of r.subjects) {
+      const set = bySubject.get(s);
+      if (!set) continue;
+      set.delete(w);
+      if (set.size === 0) bySubject.delete(s);
+    }
+    if (bySubject.size === 0) this.index.delete(r.route);
   }
 
   /** History was compacted: watchers that have not caught up yet are finished. */
   remove(w: HubWatcher): void {
-    this.watchers.delete(w);
+    this.unindex(w);
+    w.routing = undefined;
+    this.plain.delete(w);
+    this.routed.delete(w);
   }
 
   closeAll(): void {
-    for (const w of [...this.watchers]) w.finish();
+    for (const w of [...this.plain, ...this.routed]) w.finish();
   }
 }
