@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createStoreHttpHandler } from '../store/http-service.js';
+import { STORE_ROUTES } from '../model/subjects.js';
 import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
 import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
@@ -73,7 +74,7 @@ export const serverCommand: Command = {
     }
     const store = await openStore(storeUrl);
     // The store's HTTP service (remote controllers: `--nb http://HOST:PORT`) goes in front of the API.
-    const api = new NeutronApi(store, { config, preHandlers: [createStoreHttpHandler(store)] });
+    const api = new NeutronApi(store, { config, preHandlers: [createStoreHttpHandler(store, { routes: STORE_ROUTES })] });
     const { server, url } = await api.listen(host, port);
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => {

@@ -196,7 +196,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   async setLocalPorts(ids: ReadonlySet<string>): Promise<void> {
     const added = [...ids].filter((id) => !this.localPortIds.has(id));
     this.localPortIds = new Set(ids);
-    this.updateInterest();
+    await this.updateInterest();
     await Promise.all(
       added
         .filter((id) => !this.ports.has(id))
@@ -250,7 +250,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
             const held = this.loadedRouters.size + this.loadedNets.size;
             for (const r of [...this.loadedRouters.keys()]) if (!routers.has(r)) this.dropRouter(r);
             for (const n of [...this.loadedNets.keys()]) if (!nets.has(n)) this.dropNetwork(n);
-            if (this.loadedRouters.size + this.loadedNets.size !== held) this.updateInterest();
+            if (this.loadedRouters.size + this.loadedNets.size !== held) void this.updateInterest();
             const netsToLoad = [...nets].filter((n) => !this.loadedNets.has(n) && !this.loadingNets.has(n));
             const routersToLoad = [...routers].filter((r) => !this.loadedRouters.has(r) && !this.loadingRouters.has(r));
             if (netsToLoad.length === 0 && routersToLoad.length === 0) break;
@@ -294,8 +294,9 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private async load(nets: readonly string[], routers: readonly string[]): Promise<void> {
     for (const n of nets) this.loadingNets.set(n, []);
     for (const r of routers) this.loadingRouters.set(r, []);
-    this.updateInterest();
     try {
+      // Routed before the ranges are read: nothing after their revision is routed away.
+      await this.updateInterest();
       const netSet = new Set(nets);
       const routerSet = new Set(routers);
       const [networks, subnets, ports, routerKvs] = await Promise.all([
@@ -346,7 +347,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     } catch (err) {
       for (const n of nets) this.loadingNets.delete(n);
       for (const r of routers) this.loadingRouters.delete(r);
-      this.updateInterest();
+      void this.updateInterest();
       throw err;
     }
   }
@@ -373,7 +374,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       onError: (err) => this.emit('error', err),
     });
     this.nbWatch = w;
-    this.updateInterest();
+    void this.updateInterest();
     return w;
   }
 
@@ -382,7 +383,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
    * routers loaded or being loaded), so it stops sending the rest. Called before every range
    * that loads something new, so events after the range's revision are never routed away.
    */
-  private updateInterest(): void {
+  private updateInterest(): void | Promise<void> {
     const w = this.nbWatch;
     if (!w?.setInterest || this.closed) return;
     const subjects = new Set<string>();
@@ -391,7 +392,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     for (const n of this.loadingNets.keys()) subjects.add(networkSubject(n));
     for (const r of this.loadedRouters.keys()) subjects.add(routerSubject(r));
     for (const r of this.loadingRouters.keys()) subjects.add(routerSubject(r));
-    w.setInterest(nbSubjects, subjects);
+    return w.setInterest(nbSubjects, subjects);
   }
 
   /** The subject of a parsed record, or (for a delete) of the record held under that id. */

@@ -11,6 +11,7 @@
 import { idFromKey, NETWORKS_PREFIX, PORTS_PREFIX, ROUTERS_PREFIX, SUBNETS_PREFIX } from './keys.js';
 import { peekHeader, type RecordHeader } from './record-codec.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE, DEVICE_OWNER_ROUTER_INTERFACE_LEGACY } from './records.js';
+import type { SubjectFn } from '../store/types.js';
 
 export const networkSubject = (id: string): string => `net:${id}`;
 export const routerSubject = (id: string): string => `router:${id}`;
@@ -32,7 +33,12 @@ function fields(text: string, required: readonly (keyof RecordHeader)[]): Partia
 }
 
 /** The subjects of north-bound key `key` holding `value` (undefined: the key has no value). */
-export function nbSubjects(key: string, value: string | undefined): readonly string[] | undefined {
+export const nbSubjects: SubjectFn = Object.assign(nbSubjectsOf, { routeName: 'nb' });
+
+/** The store service's routes by name (see store/http-service.ts). */
+export const STORE_ROUTES: Readonly<Record<string, SubjectFn>> = { nb: nbSubjects };
+
+function nbSubjectsOf(key: string, value: string | undefined): readonly string[] | undefined {
   if (key.startsWith(NETWORKS_PREFIX)) return [networkSubject(idFromKey(key))];
   if (key.startsWith(ROUTERS_PREFIX)) return [routerSubject(idFromKey(key))];
   const subnet = key.startsWith(SUBNETS_PREFIX);

@@ -13,7 +13,8 @@ export const STORE_HTTP_BASE = '/wyvern/store/v1/';
 
 /** One line of the newline-delimited JSON watch stream. */
 export type WatchLine =
-  | { readonly type: 'created'; readonly fromRevision: number }
+  /** `watchId` names the stream for `POST watch/interest` (routing; see Watch.setInterest). */
+  | { readonly type: 'created'; readonly fromRevision: number; readonly watchId?: string }
   | { readonly type: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
   | { readonly type: 'heartbeat' }
   | { readonly type: 'compacted'; readonly compactRevision: number }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidStoreRequestError } from './errors.js';
 import { STORE_HTTP_BASE, toWireError, type WatchLine } from './http-protocol.js';
-import type { Store, TxnRequest, Watch, WatchEvent } from './types.js';
+import type { Store, SubjectFn, TxnRequest, Watch, WatchEvent } from './types.js';
 
 /** Encoded watch lines by event batch (the watch hub hands one batch to every watcher of a prefix). */
 const encodedBatches = new WeakMap<readonly WatchEvent[], string>();
@@ -11,6 +11,8 @@ export interface StoreHttpOptions {
   readonly heartbeatMs?: number;
   /** Largest accepted request body. */
   readonly maxBodyBytes?: number;
+  /** Subject functions watchers may route by, by name (`POST watch/interest`). */
+  readonly routes?: Readonly<Record<string, SubjectFn>>;
 }
 
 /**
@@ -18,8 +20,12 @@ export interface StoreHttpOptions {
  *   POST get {key} → {kv|null} · POST range {prefix} → RangeResult · POST txn TxnRequest → TxnResult
  *   GET revision → {revision} · POST compact {revision}
  *   POST lease/grant {ttlSeconds} · POST lease/keepalive {id} · POST lease/revoke {id} → LeaseInfo | {}
- *   GET watch?prefix=P&from=N → newline-delimited JSON (`WatchLine`): `created`, then `events`
- *   per revision, `heartbeat` lines, and a final `compacted` or `error`.
+ *   GET watch?prefix=P&from=N → newline-delimited JSON (`WatchLine`): `created` (with the
+ *   stream's `watchId`), then `events` per revision, `heartbeat` lines, and a final `compacted`
+ *   or `error`.
+ *   POST watch/interest {watchId, route, subjects|null} → {}: route that stream by
+ *   `options.routes[route]` (see Watch.setInterest); the stream then carries the events of
+ *   those subjects and progress lines (`events` with none) for the rest. Effective when answered.
  * Errors are `{error: WireError}` with a 4xx/5xx status. Returns false for any other path, so
  * the caller can mount it beside its own routes.
  */
@@ -29,6 +35,10 @@ export function createStoreHttpHandler(
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const routes = options.routes ?? {};
+  /** Live watch streams by id, for `watch/interest`. */
+  const streams = new Map<string, Watch>();
+  let nextStream = 1;
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://store');
@@ -52,6 +62,18 @@ export function createStoreHttpHandler(
       case 'POST range': {
         const { prefix } = await body<{ prefix: string }>(req);
         return send(res, await store.range(str(prefix, 'prefix')));
+      }
+      case 'POST watch/interest': {
+        const b = await body<{ watchId?: string; route?: string; subjects?: unknown }>(req);
+        const w = streams.get(str(b.watchId, 'watchId'));
+        if (!w) throw new InvalidStoreRequestError(`no watch stream ${b.watchId}`);
+        const route = routes[str(b.route, 'route')];
+        if (!route || !w.setInterest) throw new InvalidStoreRequestError(`this store cannot route by ${JSON.stringify(b.route)}`);
+        if (b.subjects !== null && !(Array.isArray(b.subjects) && b.subjects.every((x) => typeof x === 'string'))) {
+          throw new InvalidStoreRequestError('subjects must be an array of strings or null');
+        }
+        await w.setInterest(route, b.subjects === null ? undefined : new Set(b.subjects as string[]));
+        return send(res, {});
       }
       case 'POST txn':
         return send(res, await store.txn(await body<TxnRequest>(req)));
@@ -87,11 +109,13 @@ export function createStoreHttpHandler(
     const line = (l: WatchLine): void => {
       if (!res.writableEnded) res.write(`${JSON.stringify(l)}\n`);
     };
-    line({ type: 'created', fromRevision: from });
+    const watchId = String(nextStream++);
+    line({ type: 'created', fromRevision: from, watchId });
     const live: { watch?: Watch; heartbeat?: NodeJS.Timeout; finished: boolean } = { finished: false };
     const finish = (): void => {
       if (live.finished) return;
       live.finished = true;
+      streams.delete(watchId);
       clearInterval(live.heartbeat);
       void live.watch?.cancel();
       if (!res.writableEnded) res.end();
@@ -116,6 +140,7 @@ export function createStoreHttpHandler(
       },
     });
     live.watch = watch;
+    if (!live.finished) streams.set(watchId, watch);
     if (live.finished) {
       void watch.cancel();
       return;

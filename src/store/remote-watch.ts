@@ -1,8 +1,8 @@
 import { request, type ClientRequest } from 'node:http';
-import { WatchHandlerError } from './errors.js';
+import { InvalidStoreRequestError, WatchHandlerError } from './errors.js';
 import { fromWireError, type WatchLine, type WireError } from './http-protocol.js';
 import type { StoreHttpClient } from './remote-http.js';
-import type { Watch, WatchHandlers } from './types.js';
+import type { SubjectFn, Watch, WatchHandlers } from './types.js';
 
 /**
  * A watch over the store service's NDJSON stream. Remembers the next revision owed; on a broken
@@ -16,6 +16,12 @@ export class RemoteWatch implements Watch {
   private backoffMs = 50;
   private retryTimer: NodeJS.Timeout | undefined;
   private deadTimer: NodeJS.Timeout | undefined;
+  /** The current stream's id on the service (for routing). */
+  private watchId: string | undefined;
+  /** Routing asked for (re-sent on every new stream), and callers waiting for it to apply. */
+  private interest: { route: string; subjects: string[] | null } | undefined;
+  private interestWaiters: Array<() => void> = [];
+  private interestVersion = 0;
 
   constructor(
     private readonly http: StoreHttpClient,
@@ -111,6 +117,9 @@ export class RemoteWatch implements Watch {
     switch (line.type) {
       case 'created':
         if (this.next === 0) this.next = line.fromRevision;
+        // A new stream starts unrouted (everything: safe); route it as asked before.
+        this.watchId = line.watchId;
+        if (this.interest) void this.pushInterest();
         return;
       case 'heartbeat':
         return;
@@ -133,6 +142,45 @@ export class RemoteWatch implements Watch {
     }
   }
 
+  /**
+   * Route this watch on the service (see Watch.setInterest). Resolves once the service applied
+   * it on the current stream; routing functions the service does not know by name, or a
+   * service that cannot route, leave the watch unrouted (every event: always correct).
+   */
+  setInterest(route: SubjectFn, subjects: ReadonlySet<string> | undefined): Promise<void> {
+    if (this.done || route.routeName === undefined) return Promise.resolve();
+    this.interest = { route: route.routeName, subjects: subjects === undefined ? null : [...subjects] };
+    this.interestVersion++;
+    const applied = new Promise<void>((resolve) => this.interestWaiters.push(resolve));
+    if (this.watchId !== undefined) void this.pushInterest();
+    return applied;
+  }
+
+  private async pushInterest(): Promise<void> {
+    const watchId = this.watchId;
+    const version = this.interestVersion;
+    if (watchId === undefined || !this.interest) return;
+    try {
+      await this.http.call('watch/interest', { watchId, ...this.interest });
+    } catch (err) {
+      if (err instanceof InvalidStoreRequestError && /cannot route/.test(err.message)) {
+        // The service does not route: stay unrouted, which delivers everything.
+        this.interest = undefined;
+        this.releaseInterestWaiters();
+        return;
+      }
+      // The stream is gone or the service unreachable: the next stream sends it again.
+      if (this.watchId === watchId) this.current?.destroy();
+      return;
+    }
+    // Applied, unless a newer interest or a new stream came meanwhile (that push answers).
+    if (this.watchId === watchId && this.interestVersion === version) this.releaseInterestWaiters();
+  }
+
+  private releaseInterestWaiters(): void {
+    for (const w of this.interestWaiters.splice(0)) w();
+  }
+
   private fail(err: Error): void {
     this.finish();
     this.handlers.onError?.(err);
@@ -144,6 +192,7 @@ export class RemoteWatch implements Watch {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
     this.current?.destroy();
+    this.releaseInterestWaiters();
     this.onFinish(this);
   }
 

@@ -88,7 +88,10 @@ export interface WatchHandlers {
  * (delivered to every routed watcher). Called with the new value of a put and with the value a
  * key had before a write (undefined for a key that did not exist or a delete's new value).
  */
-export type SubjectFn = (key: string, value: string | undefined) => readonly string[] | undefined;
+export type SubjectFn = ((key: string, value: string | undefined) => readonly string[] | undefined) & {
+  /** The name a store service knows this function by (remote watches route by name). */
+  readonly routeName?: string;
+};
 
 export interface Watch {
   /** Stop delivering events; resolves when the driver has released the watch. */
@@ -99,9 +102,10 @@ export interface Watch {
    * write, by `route`) meet `subjects` are delivered; the other revisions arrive as progress:
    * `onEvents([], revision)`, coalesced, so the watcher still learns how far the store is.
    * `undefined` turns routing off again. Events committed before the call are delivered as
-   * they were routed then: read what a newly added subject holds with a range after the call.
+   * they were routed then: read what a newly added subject holds with a range after the call
+   * (after the returned promise, for a remote store).
    */
-  setInterest?(route: SubjectFn, subjects: ReadonlySet<string> | undefined): void;
+  setInterest?(route: SubjectFn, subjects: ReadonlySet<string> | undefined): void | Promise<void>;
 }
 
 export interface Lease {

@@ -10,6 +10,9 @@ import { SqliteStore } from '../../../src/store/sqlite.js';
 import { storeConformance } from './conformance.js';
 import { StoreServer } from './store-server.js';
 import { WatchRecorder } from './watch-recorder.js';
+import { resourceKey } from '../../../src/model/keys.js';
+import { encodeRecord } from '../../../src/model/record-codec.js';
+import { STORE_ROUTES, nbSubjects } from '../../../src/model/subjects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wyvern-remote-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,6 +85,65 @@ describe('remote leases', () => {
     const err = await lost;
     expect(err).toBeInstanceOf(StoreUnavailableError);
     await remote.close();
+    await mem.close();
+  });
+});
+
+describe('remote routed watches', () => {
+  const portRec = (id: string, net: string): string => encodeRecord({ id, network_id: net, device_owner: '', device_id: '' });
+  const putPort = async (mem: MemoryStore, id: string, net: string): Promise<number> =>
+    (await mem.txn({ compare: [], success: [{ type: 'put', key: resourceKey('ports', id), value: portRec(id, net) }] })).revision;
+
+  it('the service sends only the subjects asked for, progress for the rest, and routes again after a reconnect', async () => {
+    const mem = new MemoryStore();
+    const srv = new StoreServer(mem, { heartbeatMs: 200, routes: STORE_ROUTES });
+    await srv.start();
+    const remote = new RemoteStore(srv.url, { heartbeatTimeoutMs: 1000 });
+    const got: Array<{ revision: number; keys: string[] }> = [];
+    const w = remote.watch('/nb/', (await mem.revision()) + 1, { onEvents: (evs, revision) => got.push({ revision, keys: evs.map((e) => e.key) }) });
+    await w.setInterest!(nbSubjects, new Set(['net:A']));
+    const a1 = await putPort(mem, 'a1', 'A');
+    const b1 = await putPort(mem, 'b1', 'B');
+    const until = async (rev: number): Promise<void> => {
+      for (let i = 0; i < 200 && !got.some((g) => g.revision >= rev); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(b1);
+    expect(got.filter((g) => g.keys.length > 0)).toEqual([{ revision: a1, keys: [resourceKey('ports', 'a1')] }]);
+    expect(got.at(-1)).toEqual({ revision: b1, keys: [] });
+    // The service restarts: the new stream resumes from the next revision and is routed again.
+    await srv.restart(100);
+    for (let i = 0; i < 100; i++) {
+      const b = await putPort(mem, `b${i + 2}`, 'B');
+      await until(b);
+      if (got.at(-1)?.revision === b && got.at(-1)?.keys.length === 0) break; // routed again
+    }
+    const a2 = await putPort(mem, 'a2', 'A');
+    await until(a2);
+    const withEvents = got.filter((g) => g.keys.length > 0).map((g) => g.keys[0]);
+    expect(withEvents[0]).toBe(resourceKey('ports', 'a1'));
+    expect(withEvents.at(-1)).toBe(resourceKey('ports', 'a2'));
+    expect(got.at(-1)).toEqual({ revision: a2, keys: [resourceKey('ports', 'a2')] });
+    // Revisions only ever grow: nothing twice, nothing out of order.
+    expect(got.map((g) => g.revision)).toEqual([...got.map((g) => g.revision)].sort((x, y) => x - y));
+    expect(new Set(got.map((g) => g.revision)).size).toBe(got.length);
+    await remote.close();
+    await srv.stop();
+    await mem.close();
+  });
+
+  it('a service that does not route leaves the watch unrouted: every event still arrives', async () => {
+    const mem = new MemoryStore();
+    const srv = new StoreServer(mem); // no routes
+    await srv.start();
+    const remote = new RemoteStore(srv.url);
+    const keys: string[] = [];
+    const w = remote.watch('/nb/', (await mem.revision()) + 1, { onEvents: (evs) => keys.push(...evs.map((e) => e.key)) });
+    await w.setInterest!(nbSubjects, new Set(['net:A']));
+    await putPort(mem, 'b1', 'B');
+    for (let i = 0; i < 100 && keys.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(keys).toEqual([resourceKey('ports', 'b1')]);
+    await remote.close();
+    await srv.stop();
     await mem.close();
   });
 });
