@@ -503,7 +503,7 @@ async function runScale(c: number, dir: string): Promise<ScaleResult> {
 async function quiet(chassis: readonly ScaleChassis[], ms: number): Promise<void> {
   let last = -1;
   for (;;) {
-    const now = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw) + ch.ctrl.stats().syncs, 0);
+    const now = chassis.reduce((a, ch) => a + messagesExceptEcho(ch.sw) + ch.ctrl.syncCount, 0);
     if (now === last) return;
     last = now;
     await new Promise((r) => setTimeout(r, ms));

@@ -224,6 +224,11 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     });
   }
 
+  /** Sync passes so far (what `stats().syncs` says, without building the whole record). */
+  get syncCount(): number {
+    return this.counters.syncs;
+  }
+
   stats(): ControllerStats {
     return {
       ...this.counters,
