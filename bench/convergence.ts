@@ -34,15 +34,12 @@
  *   --profile             CPU profile of the scale mode's samples phase: the hottest functions
  * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
- * At 1,000 chassis the initial load takes about 4 minutes: 20,000 port creates and 20,000
- * bindings, each seen by 1,000 controllers on this one event loop. Controllers pass over the
- * records of networks they do not hold without parsing them (model/record-codec.ts), so the
- * load grows with chassis × events, not with chassis × events × record size.
+ * At 1,000 chassis the initial load takes about 3 minutes (20,000 port creates and bindings).
+ * The controllers' caches declare what they hold (routed watches), so each change reaches only
+ * the controllers of its network; the rest advance by coalesced progress revisions.
  * Numbers on a shared 2-core machine are noisy: controllers, API, store and fake switches share
- * one event loop in the scale mode, so per-port latency includes every other controller's work.
- * Every store event reaches all C watchers here, and each takes a few µs with every one of them,
- * so at 1,000 chassis each port adds about 3 events × 1,000 watchers of work to the measured
- * window. On separate machines each controller would pay only its own share.
+ * one event loop in the scale mode, so per-port latency includes every other controller's work
+ * (and the garbage collection of their heap).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
