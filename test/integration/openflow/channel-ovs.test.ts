@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OpenFlowChannel, OpenFlowServer, PeerDeadError } from '../../../src/openflow/channel.js';
 import { startVswitchd, stopPid, type DaemonHandle } from '../../../src/ovs/daemons.js';
+import { freePort } from '../../support/etcd.js';
 import { frameWithPayload, ovsEnv, type OvsEnv } from './ovs-env.js';
 
 const DPID = 0xabc1n;
@@ -55,7 +56,9 @@ describe('OpenFlow channel against ovs-vswitchd', () => {
   });
 
   it('connects actively over TCP to a switch listening with ptcp:', async () => {
-    const port = 20000 + (process.pid % 20000);
+    // A port nobody listens on: one the kernel just handed out (a fixed port could be any
+    // other process's listener or ephemeral port, and the handshake would never come).
+    const port = await freePort();
     await env.ovs.vsctl('set-controller', 'br0', `ptcp:${port}:127.0.0.1`);
     try {
       const ch = OpenFlowChannel.connect(`tcp:127.0.0.1:${port}`, { reconnect: { initialMs: 50, maxMs: 200 } });
@@ -138,3 +141,4 @@ describe('OpenFlow channel against ovs-vswitchd', () => {
     ch.close();
   });
 });
+
