@@ -10,6 +10,13 @@ export interface HistorySource {
   history(prefix: string, from: number): Array<[number, WatchEvent[]]>;
 }
 
+/**
+ * How long progress for routed watchers is gathered before it goes out: one batch per watcher
+ * per window, however many changes passed it by (a remote watcher gets at most 100 progress
+ * lines a second).
+ */
+export const PROGRESS_COALESCE_MS = 10;
+
 type Item = { kind: 'events'; revision: number; events: readonly WatchEvent[] } | { kind: 'compacted'; revision: number };
 
 /** A routed watcher's interest, as registered in the hub's index. */
@@ -85,8 +92,8 @@ class HubWatcher implements Watch {
  * Routed watchers (`Watch.setInterest`) are indexed by subject: a change is handed only to the
  * watchers holding one of its subjects, so with 1,000 controllers watching `/nb/` a port
  * change reaches the handful that hold its network instead of all of them. The others learn
- * the revision from one coalesced progress batch (`onEvents([], revision)`) per turn of the
- * event loop.
+ * the revision from one coalesced progress batch (`onEvents([], revision)`) per
+ * PROGRESS_COALESCE_MS.
  */
 export class WatchHub {
   /** Watchers without routing: every event under their prefix. */
@@ -95,7 +102,7 @@ export class WatchHub {
   private readonly routed = new Set<HubWatcher>();
   private readonly index = new Map<SubjectFn, Map<string, Set<HubWatcher>>>();
   private progressRevision = 0;
-  private progressScheduled = false;
+  private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly source: HistorySource) {}
 
@@ -144,9 +151,9 @@ export class WatchHub {
     if (this.routed.size === 0) return;
     for (const [route, bySubject] of this.index) this.publishRouted(revision, events, previous, route, bySubject, batchFor);
     this.progressRevision = revision;
-    if (!this.progressScheduled) {
-      this.progressScheduled = true;
-      setImmediate(() => this.flushProgress());
+    if (this.progressTimer === undefined) {
+      this.progressTimer = setTimeout(() => this.flushProgress(), PROGRESS_COALESCE_MS);
+      this.progressTimer.unref();
     }
   }
 
@@ -196,7 +203,7 @@ export class WatchHub {
 
   /** Routed watchers that received nothing since their last batch learn the latest revision. */
   private flushProgress(): void {
-    this.progressScheduled = false;
+    this.progressTimer = undefined;
     const revision = this.progressRevision;
     for (const w of this.routed) {
       if (w.next > revision) continue;
@@ -254,6 +261,8 @@ export class WatchHub {
   }
 
   closeAll(): void {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
     for (const w of [...this.plain, ...this.routed]) w.finish();
   }
 }

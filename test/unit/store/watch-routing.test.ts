@@ -5,6 +5,7 @@ import { DEVICE_OWNER_ROUTER_INTERFACE } from '../../../src/model/records.js';
 import { nbSubjects } from '../../../src/model/subjects.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Watch } from '../../../src/store/types.js';
+import { PROGRESS_COALESCE_MS } from '../../../src/store/watch-hub.js';
 
 type Seen = Array<{ revision: number; keys: string[] }>;
 
@@ -12,7 +13,7 @@ const port = (id: string, network_id: string, extra: Record<string, unknown> = {
   encodeRecord({ id, network_id, device_owner: 'compute:nova', device_id: '', ...extra });
 const put = async (store: MemoryStore, key: string, value: string): Promise<number> =>
   (await store.txn({ compare: [], success: [{ type: 'put', key, value }] })).revision;
-const settle = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, PROGRESS_COALESCE_MS * 3));
 
 describe('routed watches (in-process hub): each change reaches the watchers that hold its subject', () => {
   let store: MemoryStore;
