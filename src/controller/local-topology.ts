@@ -4,7 +4,8 @@
  */
 import type { ChassisRecord } from '../model/chassis.js';
 import type { NetworkRecord, PortRecord, RouterRecord, SubnetRecord } from '../model/records.js';
-import { isRouterInterface, type NbSnapshot } from './nb-cache.js';
+import { isRouterInterface } from '../model/subjects.js';
+import type { NbSnapshot } from './nb-cache.js';
 import type {
   ChassisInfo,
   Encap,

@@ -18,8 +18,17 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
-import { peekHeader, type RecordHeader } from '../model/record-codec.js';
-import { nbSubjects, networkSubject, portSubject, routerSubject } from '../model/subjects.js';
+import type { RecordHeader } from '../model/record-codec.js';
+import {
+  aboutFields,
+  aboutText,
+  isRouterInterface,
+  nbSubjects,
+  networkSubject,
+  portSubject,
+  routerSubject,
+  type RecordAbout,
+} from '../model/subjects.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
 import {
   NB_PREFIX,
@@ -31,8 +40,6 @@ import {
   resourceKey,
 } from '../model/keys.js';
 import {
-  DEVICE_OWNER_ROUTER_INTERFACE,
-  DEVICE_OWNER_ROUTER_INTERFACE_LEGACY,
   type NetworkRecord,
   type PortRecord,
   type RouterRecord,
@@ -75,43 +82,6 @@ function parse<T>(value: string | undefined): T | undefined {
     return undefined;
   }
 }
-
-export function isRouterInterface(p: { readonly device_owner?: string }): boolean {
-  return p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
-}
-
-/** What one event is about, for interest and buffering. */
-interface Subject {
-  readonly network?: string;
-  readonly router?: string;
-}
-
-/** The subject of a record of `coll` with id `id`, from its routing fields. */
-function subjectFrom(id: string, coll: Collection, f: Partial<RecordHeader> | undefined): Subject {
-  switch (coll) {
-    case 'networks':
-      return { network: id };
-    case 'routers':
-      return { router: id };
-    case 'subnets':
-      return { network: f?.network_id };
-    case 'ports':
-      return f ? { network: f.network_id, router: isRouterInterface(f) ? f.device_id : undefined } : {};
-  }
-}
-
-/**
- * The subject of a stored record without parsing it: from the key for networks and routers,
- * from the routing header (model/record-codec.ts) for subnets and ports. Undefined when the
- * text has no usable header: parse it then.
- */
-function subjectFromText(id: string, coll: Collection, text: string): Subject | undefined {
-  if (coll === 'networks' || coll === 'routers') return subjectFrom(id, coll, undefined);
-  const h = peekHeader(text, coll === 'ports' ? PORT_HEADER : SUBNET_HEADER);
-  return h && h.id === id ? subjectFrom(id, coll, h) : undefined;
-}
-const SUBNET_HEADER = ['network_id'] as const;
-const PORT_HEADER = ['network_id', 'device_owner', 'device_id'] as const;
 
 export class NbCache extends EventEmitter<NbCacheEvents> {
   private readonly networks = new Map<string, NetworkRecord>();
@@ -309,24 +279,24 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
         ...[networks, subnets, ports, routerKvs].filter((r) => r !== undefined).map((r) => r.revision),
       );
       // Ranges return every record of a collection; only the wanted ones are parsed.
-      const wanted = (coll: Collection, kv: { key: string; value: string }): boolean => {
-        const s = subjectFromText(idFromKey(kv.key), coll, kv.value);
+      const wanted = (kv: { key: string; value: string }): boolean => {
+        const s = aboutText(kv.key, kv.value);
         return s === undefined || (s.network !== undefined && netSet.has(s.network)) || (s.router !== undefined && routerSet.has(s.router));
       };
       for (const kv of networks?.kvs ?? []) {
-        const rec = wanted('networks', kv) ? parse<NetworkRecord>(kv.value) : undefined;
+        const rec = wanted(kv) ? parse<NetworkRecord>(kv.value) : undefined;
         if (rec && netSet.has(rec.id)) this.networks.set(rec.id, rec);
       }
       for (const kv of subnets?.kvs ?? []) {
-        const rec = wanted('subnets', kv) ? parse<SubnetRecord>(kv.value) : undefined;
+        const rec = wanted(kv) ? parse<SubnetRecord>(kv.value) : undefined;
         if (rec && netSet.has(rec.network_id)) this.subnets.set(rec.id, rec);
       }
       for (const kv of routerKvs?.kvs ?? []) {
-        const rec = wanted('routers', kv) ? parse<RouterRecord>(kv.value) : undefined;
+        const rec = wanted(kv) ? parse<RouterRecord>(kv.value) : undefined;
         if (rec && routerSet.has(rec.id)) this.routers.set(rec.id, rec);
       }
       for (const kv of ports.kvs) {
-        const rec = wanted('ports', kv) ? parse<PortRecord>(kv.value) : undefined;
+        const rec = wanted(kv) ? parse<PortRecord>(kv.value) : undefined;
         if (rec && (netSet.has(rec.network_id) || (isRouterInterface(rec) && routerSet.has(rec.device_id)))) {
           this.ports.set(rec.id, rec);
         }
@@ -395,10 +365,11 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     return w.setInterest(nbSubjects, subjects);
   }
 
-  /** The subject of a parsed record, or (for a delete) of the record held under that id. */
-  private subjectOf(id: string, coll: Collection, rec: Record<string, unknown> | undefined): Subject {
+  /** The subject of a parsed record, or (for a delete) of the record held under that key. */
+  private subjectOf(key: string, coll: Collection, rec: Record<string, unknown> | undefined): RecordAbout {
+    const id = idFromKey(key);
     const held = coll === 'subnets' ? this.subnets.get(id) : coll === 'ports' ? this.ports.get(id) : undefined;
-    return subjectFrom(id, coll, (rec as Partial<RecordHeader> | undefined) ?? held);
+    return aboutFields(key, (rec as Partial<RecordHeader> | undefined) ?? held);
   }
 
   /**
@@ -410,15 +381,15 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     if (!coll) return false;
     const id = idFromKey(ev.key);
     let rec: Record<string, unknown> | undefined;
-    let subj: Subject | undefined;
+    let subj: RecordAbout | undefined;
     if (ev.type === 'put') {
-      subj = subjectFromText(id, coll, ev.value ?? '');
+      subj = aboutText(ev.key, ev.value ?? '');
       if (!subj) {
         rec = parse<Record<string, unknown>>(ev.value);
-        subj = this.subjectOf(id, coll, rec);
+        subj = this.subjectOf(ev.key, coll, rec);
       }
     } else {
-      subj = this.subjectOf(id, coll, undefined);
+      subj = this.subjectOf(ev.key, coll, undefined);
     }
     // Being loaded: the range will cover older changes; keep the event for after the range.
     if (subj.network !== undefined && this.loadingNets.has(subj.network)) {

@@ -17,13 +17,46 @@ export const networkSubject = (id: string): string => `net:${id}`;
 export const routerSubject = (id: string): string => `router:${id}`;
 export const portSubject = (id: string): string => `port:${id}`;
 
-const NO_SUBJECT: readonly string[] = [];
+/** What a north-bound record is about: its network, and the router it is an interface of. */
+export interface RecordAbout {
+  readonly network?: string;
+  readonly router?: string;
+}
+
+export function isRouterInterface(p: { readonly device_owner?: unknown }): boolean {
+  return p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
+}
+
 const PORT_HEADER = ['network_id', 'device_owner', 'device_id'] as const;
 const SUBNET_HEADER = ['network_id'] as const;
 
-function fields(text: string, required: readonly (keyof RecordHeader)[]): Partial<RecordHeader> | undefined {
-  const h = peekHeader(text, required);
-  if (h) return h;
+/**
+ * What the record under `key` is about, from its routing fields (`f`: a parsed record or a
+ * header; undefined for a key without a record, e.g. a delete of a record not held).
+ */
+export function aboutFields(key: string, f: Partial<RecordHeader> | undefined): RecordAbout {
+  if (key.startsWith(NETWORKS_PREFIX)) return { network: idFromKey(key) };
+  if (key.startsWith(ROUTERS_PREFIX)) return { router: idFromKey(key) };
+  if (!f) return {};
+  const network = typeof f.network_id === 'string' ? f.network_id : undefined;
+  if (key.startsWith(SUBNETS_PREFIX)) return { network };
+  if (!key.startsWith(PORTS_PREFIX)) return {};
+  const router = isRouterInterface(f) && typeof f.device_id === 'string' && f.device_id !== '' ? f.device_id : undefined;
+  return { network, router };
+}
+
+/**
+ * What a stored record is about, from the key (networks, routers) or the routing header
+ * (subnets, ports), without parsing. Undefined when the header cannot tell: parse it then.
+ */
+export function aboutText(key: string, text: string): RecordAbout | undefined {
+  const port = key.startsWith(PORTS_PREFIX);
+  if (!port && !key.startsWith(SUBNETS_PREFIX)) return aboutFields(key, undefined);
+  const h = peekHeader(text, port ? PORT_HEADER : SUBNET_HEADER);
+  return h && h.id === idFromKey(key) ? aboutFields(key, h) : undefined;
+}
+
+function parsedFields(text: string): Partial<RecordHeader> | undefined {
   try {
     const rec = JSON.parse(text) as unknown;
     return rec !== null && typeof rec === 'object' ? (rec as Partial<RecordHeader>) : undefined;
@@ -31,6 +64,8 @@ function fields(text: string, required: readonly (keyof RecordHeader)[]): Partia
     return undefined;
   }
 }
+
+const NO_SUBJECT: readonly string[] = [];
 
 /** The subjects of north-bound key `key` holding `value` (undefined: the key has no value). */
 export const nbSubjects: SubjectFn = Object.assign(nbSubjectsOf, { routeName: 'nb' });
@@ -41,14 +76,13 @@ export const STORE_ROUTES: Readonly<Record<string, SubjectFn>> = { nb: nbSubject
 function nbSubjectsOf(key: string, value: string | undefined): readonly string[] | undefined {
   if (key.startsWith(NETWORKS_PREFIX)) return [networkSubject(idFromKey(key))];
   if (key.startsWith(ROUTERS_PREFIX)) return [routerSubject(idFromKey(key))];
-  const subnet = key.startsWith(SUBNETS_PREFIX);
-  if (!subnet && !key.startsWith(PORTS_PREFIX)) return NO_SUBJECT;
+  const port = key.startsWith(PORTS_PREFIX);
+  if (!port && !key.startsWith(SUBNETS_PREFIX)) return NO_SUBJECT;
   if (value === undefined) return NO_SUBJECT;
-  const f = fields(value, subnet ? SUBNET_HEADER : PORT_HEADER);
-  if (!f || typeof f.network_id !== 'string') return undefined; // cannot tell: deliver to all
-  if (subnet) return [networkSubject(f.network_id)];
-  const out = [networkSubject(f.network_id), portSubject(idFromKey(key))];
-  const routerIface = f.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || f.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
-  if (routerIface && typeof f.device_id === 'string' && f.device_id !== '') out.push(routerSubject(f.device_id));
+  const about = aboutText(key, value) ?? aboutFields(key, parsedFields(value));
+  if (about.network === undefined) return undefined; // cannot tell: deliver to all
+  const out = [networkSubject(about.network)];
+  if (port) out.push(portSubject(idFromKey(key)));
+  if (about.router !== undefined) out.push(routerSubject(about.router));
   return out;
 }
