@@ -64,11 +64,16 @@ describe('floating IPs', () => {
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: {} }, P1), 400, 'HTTPBadRequest');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, router_id: routerId } }, P1), 400, 'HTTPBadRequest');
     expect(await dump()).toBe(before);
-    const explicit = await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: '203.0.113.9', project_id: 'p1' } }, { admin: true });
-    expect(explicit.body.floatingip).toMatchObject({ floating_ip_address: '203.0.113.9', project_id: 'p1' });
-    expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: '203.0.113.9' } }, { admin: true }), 409, 'IpAddressInUse');
+    // An address the router's gateway (allocated at random in the pool) does not hold.
+    const router = (await h.req('GET', `/v2.0/routers/${routerId}`, undefined, P1)).body.router;
+    const gatewayIp = router.external_gateway_info.external_fixed_ips[0].ip_address as string;
+    const wanted = gatewayIp === '203.0.113.9' ? '203.0.113.10' : '203.0.113.9';
+    const explicit = await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: wanted, project_id: 'p1' } }, { admin: true });
+    expect(explicit.body.floatingip).toMatchObject({ floating_ip_address: wanted, project_id: 'p1' });
+    expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: wanted } }, { admin: true }), 409, 'IpAddressInUse');
+    expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: gatewayIp } }, { admin: true }), 409, 'IpAddressInUse');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: '198.51.100.9' } }, { admin: true }), 400, 'InvalidIpForNetwork');
-    // /28 pool .2-.14 = 13 addresses; the router gateway and .9 hold two.
+    // /28 pool .2-.14 = 13 addresses; the router gateway and `wanted` hold two.
     for (let i = 0; i < 11; i++) expect((await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1)).status).toBe(201);
     const full = await dump();
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1), 409, 'IpAddressGenerationFailure');
