@@ -11,7 +11,7 @@
  * Prints the machine, a table, and one final line `RESULT {json}`.
  */
 import { performance } from 'node:perf_hooks';
-import type { LocalTopology } from '../src/controller/topology.js';
+import type { LocalTopology } from '../src/pipeline/topology.js';
 import { fullCompile, updateDesired, type DesiredTable } from '../src/pipeline/index.js';
 import { machine, summarize, type Summary } from './lib/bench-util.js';
 import { L3Cloud } from './lib/l3-topology.js';

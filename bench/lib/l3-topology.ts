@@ -15,7 +15,7 @@ import type {
   PortInfo,
   RouterInfo,
   SubnetInfo,
-} from '../../src/controller/topology.js';
+} from '../../src/pipeline/topology.js';
 
 export const L3B_ROUTER_INTERFACE = 'network:router_interface_distributed';
 export const L3B_TUNNEL_OFPORT = 1;

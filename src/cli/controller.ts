@@ -1,6 +1,6 @@
 import { parseArgs, flagString, UsageError, type Command } from './command.js';
 import { LocalController, type L3Mode } from '../controller/controller.js';
-import type { Encap } from '../controller/topology.js';
+import type { Encap } from '../pipeline/topology.js';
 
 const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PATH|tcp:IP:PORT --tunnel-ip IP
                          [--bridge br-int] [--encap geneve|vxlan] [--openflow unix:PATH|tcp:IP:PORT]

@@ -31,12 +31,12 @@ import { PuntHandler } from './punt-handler.js';
 import { NbCache } from './nb-cache.js';
 import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
-import type { ChassisInfo, Encap, LocalTopology } from './topology.js';
+import type { ChassisInfo, Encap, L3Mode, LocalTopology } from '../pipeline/topology.js';
 
 /** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
 const PIPELINED_BUNDLE_MAX = 512;
 
-export type L3Mode = 'proactive' | 'reactive';
+export type { L3Mode };
 
 /**
  * What the controller needs from OVSDB. `Vswitch` (real ovsdb-server) implements it; the scale

@@ -20,7 +20,7 @@ import {
   type DhcpMessage,
   type Route,
 } from '../packet/index.js';
-import type { NetworkInfo, PortInfo, SubnetInfo } from './topology.js';
+import type { NetworkInfo, PortInfo, SubnetInfo } from '../pipeline/topology.js';
 
 /** Neutron's default `dhcp_lease_duration`. */
 export const DEFAULT_LEASE_SECONDS = 86_400;

@@ -16,7 +16,7 @@ import type {
   PortInfo,
   RouterInfo,
   SubnetInfo,
-} from './topology.js';
+} from '../pipeline/topology.js';
 
 export interface LocalFacts {
   readonly chassis: ChassisInfo;

@@ -19,7 +19,7 @@ import {
 import { buildIcmpEchoReply, buildIcmpErrorFrame, decodeEthernet, encodeEthernet, type EthernetFrame } from '../packet/index.js';
 import { answerDhcp, DHCP_SERVER_MAC } from './dhcp-responder.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { LocalTopology, PortInfo } from './topology.js';
+import type { LocalTopology, PortInfo } from '../pipeline/topology.js';
 
 const OFP_NO_BUFFER = 0xffffffff;
 /** ICMP "network unreachable" (RFC 792), sent when the router has no route. */

@@ -3,7 +3,7 @@
  * chassis whose controller dies disappears from the store when its lease expires. Other
  * controllers watch `/chassis/` to learn tunnel endpoints.
  */
-import type { Encap } from '../controller/topology.js';
+import type { Encap } from '../pipeline/topology.js';
 
 export const CHASSIS_PREFIX = '/chassis/';
 

@@ -65,6 +65,20 @@ export function networkKeyKey(n: number): string {
 }
 export const NETWORK_KEY_PREFIX = `${IPAM_PREFIX}network-key/`;
 
+// ---- Small integer keys ---------------------------------------------------------------------
+/*
+ * The largest key the server hands out per kind: what the data plane can carry. Port and network
+ * keys must fit the VXLAN layout (a 24-bit VNI holds a port key below 2^23 for unicast and
+ * 2^23 + network key for flood; pipeline/conventions.ts); router keys live in 16 bits of a
+ * register; security-group and rule keys are conjunction ids and cookie keys (32 bits), kept to
+ * 24 bits like the others.
+ */
+export const MAX_NETWORK_KEY = 0x7fffff;
+export const MAX_PORT_KEY = 0x7fffff;
+export const MAX_ROUTER_KEY = 0xffff;
+export const MAX_SECURITY_GROUP_KEY = 0xffffff;
+export const MAX_SECURITY_GROUP_RULE_KEY = 0xffffff;
+
 /** `/ipam/port-key/<n>` → port id: the small integer OpenFlow key of each port (global). */
 export function portKeyKey(n: number): string {
   return `${IPAM_PREFIX}port-key/${n}`;
@@ -101,6 +115,12 @@ export function securityGroupKeyKey(n: number): string {
   return `${SECURITY_GROUP_KEY_PREFIX}${n}`;
 }
 export const SECURITY_GROUP_KEY_PREFIX = `${IPAM_PREFIX}security-group-key/`;
+
+/** `/ipam/security-group-rule-key/<n>` → rule id (its small integer OpenFlow key: conj_id, cookie). */
+export function securityGroupRuleKeyKey(n: number): string {
+  return `${SECURITY_GROUP_RULE_KEY_PREFIX}${n}`;
+}
+export const SECURITY_GROUP_RULE_KEY_PREFIX = `${IPAM_PREFIX}security-group-rule-key/`;
 
 /** `/ipam/default-security-group/<project>` → id of that project's `default` group. */
 export function defaultSecurityGroupKey(projectId: string): string {

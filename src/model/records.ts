@@ -202,4 +202,6 @@ export interface SecurityGroupRuleRecord extends StandardRecord {
   /** Peer = every port in that group (with this rule's ethertype), null = not used. */
   readonly remote_group_id: string | null;
   readonly remote_address_group_id: null;
+  /** Internal: small integer OpenFlow key of the rule (its conjunction id and cookie), >= 1. */
+  readonly key: number;
 }

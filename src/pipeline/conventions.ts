@@ -25,10 +25,10 @@ export const NEXTHOP_REG = 'reg0' satisfies FieldName;
 
 /**
  * Keys must fit the VXLAN layout: the 24-bit VNI carries a port key (< 2^23) for unicast and
- * 2^23 + network key for flood. Objects with larger keys get no tunnel flows.
+ * 2^23 + network key for flood. The server never allocates larger keys (model/keys.ts); the
+ * compilers still refuse tunnel flows for one (a record written by another tool).
  */
-export const MAX_PORT_KEY = 0x7fffff;
-export const MAX_NETWORK_KEY = 0x7fffff;
+export { MAX_NETWORK_KEY, MAX_PORT_KEY } from '../model/keys.js';
 export const VXLAN_FLOOD_BIT = 0x800000;
 
 // ---------------------------------------------------------------------------------------------

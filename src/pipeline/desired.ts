@@ -7,7 +7,7 @@
  * Two owners producing the same key is a compiler bug in practice; it is handled
  * deterministically (the smallest owner id wins) so that incremental and full compiles agree.
  */
-import type { LocalTopology } from '../controller/topology.js';
+import type { LocalTopology } from './topology.js';
 import { canonicalInstructions, flowKeyOf, groupValueKey } from './canonical.js';
 import { allOwners, affectedOwners, compileOwner } from './compile/index.js';
 import { decodeCookie, ownerId, type Owner } from './conventions.js';

@@ -13,7 +13,7 @@
  * interface, `reactiveDeleteForRouter(routerKey)` (stale ones are unreachable anyway: no route
  * leads to them, but they would linger until their idle timeout).
  */
-import type { LocalTopology, PortInfo } from '../controller/topology.js';
+import type { LocalTopology, PortInfo } from './topology.js';
 import { OWNER_COOKIE_MASK, OWNER_KIND_COOKIE_MASK, ROUTER_REG, ownerCookie } from './conventions.js';
 import { contextOf, isRouterPort, type CompileContext } from './compile/context.js';
 import { hostFlow, interfaceOn, lookupRoute, routerView, type RouterInterface } from './compile/l3.js';

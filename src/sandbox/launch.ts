@@ -58,8 +58,8 @@ export function serverReadyUrl(apiUrl: string): string {
   return `${apiUrl}/`;
 }
 
-export type Encap = 'geneve' | 'vxlan';
-export type L3Mode = 'proactive' | 'reactive';
+import type { Encap, L3Mode } from '../pipeline/topology.js';
+export type { Encap, L3Mode };
 
 export interface ControllerLaunchOptions {
   readonly chassis: string;

@@ -1,5 +1,5 @@
 /** classify: a local VIF's in_port → reg14 (port key) + metadata (network key) → port_sec_in. */
-import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo } from '../topology.js';
 import type { FlowBuilder } from '../flow-builder.js';
 import { setNetwork, setReg } from './actions.js';
 

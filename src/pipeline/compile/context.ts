@@ -2,7 +2,7 @@
  * Indexes over one LocalTopology snapshot, shared by the compilers. A snapshot is immutable, so
  * the index is cached per snapshot object.
  */
-import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../../controller/topology.js';
+import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../topology.js';
 
 export interface TunnelPath {
   readonly encap: Encap;

@@ -9,7 +9,7 @@
  *   the local-only flood group (for packets from a tunnel) has only the local buckets. OpenFlow
  *   never outputs a packet to its own in_port, so the sender's own bucket is a no-op.
  */
-import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo } from '../topology.js';
 import type { Action } from '../../openflow/types.js';
 import { FLOOD_PORT_KEY, MAX_NETWORK_KEY, MAX_PORT_KEY, floodGroupId, localFloodGroupId } from '../conventions.js';
 import { resubmitTo, type FlowBuilder } from '../flow-builder.js';

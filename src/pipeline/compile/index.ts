@@ -12,7 +12,7 @@
  * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
  * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
  */
-import type { LocalTopology } from '../../controller/topology.js';
+import type { LocalTopology } from '../topology.js';
 import { PIPELINE_OWNER, ownerId, type Owner } from '../conventions.js';
 import { FlowBuilder } from '../flow-builder.js';
 import type { OwnerOutput } from '../flow.js';

@@ -7,7 +7,7 @@
  * - per router (owned by the router, l3.ts): its interface MAC in a network present here →
  *   reg13 := router key → l3_input, at PRIO_L2_ROUTER_PORT. Router interface ports get no VIF flows.
  */
-import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo } from '../topology.js';
 import { FLOOD_PORT_KEY, MULTICAST_BIT } from '../conventions.js';
 import type { FlowBuilder } from '../flow-builder.js';
 import { setReg } from './actions.js';

@@ -33,7 +33,7 @@
  * interface subnet are ignored; for several routes with the same destination the smallest
  * nexthop wins (no ECMP yet). IPv6 is not routed.
  */
-import type { NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../topology.js';
 import type { Action } from '../../openflow/types.js';
 import {
   ETH_TYPE_IPV4,

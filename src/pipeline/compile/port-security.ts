@@ -10,7 +10,7 @@
  * - everything else (other ethertypes included) misses and is dropped.
  * Without port security: everything from the port passes.
  */
-import type { PortInfo } from '../../controller/topology.js';
+import type { PortInfo } from '../topology.js';
 import type { Match } from '../../openflow/types.js';
 import {
   DHCP_CLIENT_PORT,

@@ -10,7 +10,7 @@
  *   punted and is switched like any broadcast (the VM hears nothing unless it runs its own server
  *   on a network without port security).
  */
-import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo } from '../topology.js';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,

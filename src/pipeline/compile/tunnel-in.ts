@@ -3,7 +3,7 @@
  * straight to acl_ingress (unicast) or to the local-only flood group — never to l2_lookup and never
  * back into a tunnel. Unknown keys miss and are dropped.
  */
-import type { NetworkInfo, PortInfo } from '../../controller/topology.js';
+import type { NetworkInfo, PortInfo } from '../topology.js';
 import type { FlowBuilder } from '../flow-builder.js';
 import { GENEVE_PORT_FIELD, MAX_NETWORK_KEY, MAX_PORT_KEY, localFloodGroupId, vxlanFloodVni, vxlanUnicastVni } from '../conventions.js';
 import { setNetwork, setReg } from './actions.js';

@@ -1,5 +1,5 @@
 /** networks: Neutron core + provider, external-net, port-security, net-mtu(-writable). */
-import { ipPrefix, macPrefix, networkGuardKey, networkKeyKey, NETWORK_KEY_PREFIX, NETWORKS_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey, segmentKey, segmentPrefix, SUBNETS_PREFIX } from '../../model/keys.js';
+import { ipPrefix, MAX_NETWORK_KEY, macPrefix, networkGuardKey, networkKeyKey, NETWORK_KEY_PREFIX, NETWORKS_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey, segmentKey, segmentPrefix, SUBNETS_PREFIX } from '../../model/keys.js';
 import type { NetworkRecord, NetworkType, PortRecord, StandardRecord, SubnetRecord } from '../../model/records.js';
 import { bool, int, nullable, oneOf, standardAttributes, str } from '../attributes.js';
 import { ENCAP_OVERHEAD, type ServerConfig } from '../config.js';
@@ -13,7 +13,6 @@ export const NETWORK_TYPES: readonly NetworkType[] = ['geneve', 'vxlan', 'vlan',
 /** Device owners whose ports are removed with their network instead of blocking its deletion. */
 export const AUTO_DELETE_DEVICE_OWNERS: readonly string[] = ['network:dhcp'];
 
-const MAX_NETWORK_KEY = 0xffffff;
 
 /** Can ctx see the network (owner, shared, external, admin)? */
 export function networkVisible(ctx: RequestContext, n: NetworkRecord): boolean {

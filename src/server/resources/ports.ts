@@ -3,7 +3,7 @@
  * extra DHCP options, and the small integer OpenFlow key.
  */
 import { cidrContains, parseCidr, parseIp, usableRange } from '../../model/ip-address.js';
-import { defaultSecurityGroupKey, ipKey, macKey, networkGuardKey, PORT_KEY_HINT, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey, SUBNETS_PREFIX } from '../../model/keys.js';
+import { defaultSecurityGroupKey, MAX_PORT_KEY, ipKey, macKey, networkGuardKey, PORT_KEY_HINT, PORT_KEY_PREFIX, PORTS_PREFIX, portKeyKey, resourceKey, SUBNETS_PREFIX } from '../../model/keys.js';
 import type { AllowedAddressPair, ExtraDhcpOpt, FixedIp, NetworkRecord, PortRecord, StandardRecord, SubnetRecord } from '../../model/records.js';
 import { anyDict, bool, dict, int, ipOrCidr, ipAddress, listOf, macAddress, oneOf, standardAttributes, str, uuid } from '../attributes.js';
 import type { RequestContext } from '../context.js';
@@ -26,7 +26,6 @@ import type { Tx } from '../tx.js';
 import { loadNetwork, networkUsable } from './networks.js';
 import { loadSubnet, subnetsOfNetwork } from './subnets.js';
 
-const MAX_PORT_KEY = 0xffffff;
 const VNIC_TYPES = ['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed'];
 
 const fixedIpsConverter = listOf(dict({ subnet_id: { convert: uuid }, ip_address: { convert: ipAddress } }));

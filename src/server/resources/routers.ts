@@ -7,7 +7,7 @@
  * its modRevision.
  */
 import { cidrContains, cidrsOverlap, parseCidr, parseIp } from '../../model/ip-address.js';
-import { FLOATINGIPS_PREFIX, ipKey, networkGuardKey, PORTS_PREFIX, resourceKey, ROUTER_KEY_PREFIX, routerGuardKey, routerKeyKey, ROUTERS_PREFIX } from '../../model/keys.js';
+import { FLOATINGIPS_PREFIX, MAX_ROUTER_KEY, ipKey, networkGuardKey, PORTS_PREFIX, resourceKey, ROUTER_KEY_PREFIX, routerGuardKey, routerKeyKey, ROUTERS_PREFIX } from '../../model/keys.js';
 import {
   DEVICE_OWNER_FLOATINGIP,
   DEVICE_OWNER_ROUTER_GATEWAY,
@@ -46,7 +46,6 @@ import type { Tx } from '../tx.js';
 import { loadNetwork, networkUsable } from './networks.js';
 import { loadSubnet, subnetsOfNetwork } from './subnets.js';
 
-const MAX_ROUTER_KEY = 0xffff;
 /** Neutron's default max_routes. */
 export const MAX_ROUTES = 30;
 

@@ -7,9 +7,18 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { formatCidr, parseCidr } from '../../model/ip-address.js';
-import { resourceKey, SECURITY_GROUP_RULES_PREFIX, securityGroupGuardKey, securityGroupRuleUniqueKey } from '../../model/keys.js';
+import {
+  MAX_SECURITY_GROUP_RULE_KEY,
+  resourceKey,
+  SECURITY_GROUP_RULE_KEY_PREFIX,
+  SECURITY_GROUP_RULES_PREFIX,
+  securityGroupGuardKey,
+  securityGroupRuleKeyKey,
+  securityGroupRuleUniqueKey,
+} from '../../model/keys.js';
 import type { SecurityGroupRecord, SecurityGroupRuleRecord, StandardRecord } from '../../model/records.js';
-import { invalidAttribute } from '../errors.js';
+import { invalidAttribute, RetryLimitExceeded } from '../errors.js';
+import { allocateInteger } from '../ipam.js';
 import { int, nullable, oneOf, standardAttributes, uuid, type AttributeMap, type Converter } from '../attributes.js';
 import type { RequestContext } from '../context.js';
 import { SecurityGroupNotFound, SecurityGroupRuleExists, SecurityGroupRuleInvalid, SecurityGroupRuleNotFound } from '../l3-errors.js';
@@ -129,6 +138,9 @@ export async function putRule(tx: Tx, base: StandardRecord, groupId: string, inp
   const held = await tx.get(uniq);
   if (held) throw new SecurityGroupRuleExists(held.value);
   tx.put(uniq, base.id);
+  // The rule's small integer key: its conjunction id and cookie in the data plane.
+  const key = await allocateInteger(tx, SECURITY_GROUP_RULE_KEY_PREFIX, [[1, MAX_SECURITY_GROUP_RULE_KEY]], base.id);
+  if (key === undefined) throw new RetryLimitExceeded();
   tx.put(securityGroupGuardKey(groupId), base.id);
   if (r.remote_group_id !== null) tx.put(securityGroupGuardKey(r.remote_group_id), base.id);
   const rec: SecurityGroupRuleRecord = {
@@ -143,6 +155,7 @@ export async function putRule(tx: Tx, base: StandardRecord, groupId: string, inp
     remote_ip_prefix: r.remote_ip_prefix,
     remote_group_id: r.remote_group_id,
     remote_address_group_id: null,
+    key,
   };
   return rec;
 }
@@ -158,14 +171,19 @@ export async function putInternalRule(tx: Tx, projectId: string, groupId: string
   return rec;
 }
 
-/** Remove a rule's record and uniqueness key. */
+/** Remove a rule's record, uniqueness key and OpenFlow key. */
 export function deleteRule(tx: Tx, r: SecurityGroupRuleRecord): void {
-  tx.delete(securityGroupRuleUniqueKey(r.security_group_id, digest(r)));
+  releaseRuleKeys(tx, r);
   tx.delete(resourceKey('security-group-rules', r.id));
 }
 
+function releaseRuleKeys(tx: Tx, r: SecurityGroupRuleRecord): void {
+  tx.delete(securityGroupRuleUniqueKey(r.security_group_id, digest(r)));
+  tx.delete(securityGroupRuleKeyKey(r.key));
+}
+
 /** Fields hidden from the API view of a rule. */
-export const RULE_INTERNAL_FIELDS: readonly string[] = ['name', 'tags', 'protocol_number', 'remote_address_group_id'];
+export const RULE_INTERNAL_FIELDS: readonly string[] = ['name', 'tags', 'protocol_number', 'remote_address_group_id', 'key'];
 
 /** The API view of a rule (as embedded in its group's `security_group_rules`). */
 export function ruleView(r: SecurityGroupRuleRecord): Record<string, unknown> {
@@ -213,7 +231,7 @@ export const securityGroupRulesPlugin: PluginFactory = () => {
     },
 
     async delete(tx, _ctx, r): Promise<void> {
-      tx.delete(securityGroupRuleUniqueKey(r.security_group_id, digest(r)));
+      releaseRuleKeys(tx, r);
       tx.put(securityGroupGuardKey(r.security_group_id), `-${r.id}`);
     },
   };

@@ -10,6 +10,7 @@ import {
   defaultSecurityGroupKey,
   PORTS_PREFIX,
   resourceKey,
+  MAX_SECURITY_GROUP_KEY,
   SECURITY_GROUP_KEY_PREFIX,
   SECURITY_GROUP_RULES_PREFIX,
   SECURITY_GROUPS_PREFIX,
@@ -17,7 +18,7 @@ import {
   securityGroupKeyKey,
 } from '../../model/keys.js';
 import type { PortRecord, SecurityGroupRecord, SecurityGroupRuleRecord, StandardRecord } from '../../model/records.js';
-import { standardAttributes } from '../attributes.js';
+import { bool, standardAttributes } from '../attributes.js';
 import type { RequestContext } from '../context.js';
 import { Conflict, RetryLimitExceeded } from '../errors.js';
 import { allocateInteger } from '../ipam.js';
@@ -27,13 +28,12 @@ import { timestamp } from '../time.js';
 import { runTx, type Tx } from '../tx.js';
 import { deleteRule, loadSecurityGroup, putInternalRule, ruleView } from './security-group-rules.js';
 
-const MAX_SECURITY_GROUP_KEY = 0xffffff;
 
 /** Allocate the group's key and write its record and Neutron's egress rules (any, IPv4 and IPv6). */
-async function writeGroup(tx: Tx, base: StandardRecord, isDefault: boolean): Promise<SecurityGroupRecord> {
+async function writeGroup(tx: Tx, base: StandardRecord, isDefault: boolean, stateful = true): Promise<SecurityGroupRecord> {
   const key = await allocateInteger(tx, SECURITY_GROUP_KEY_PREFIX, [[1, MAX_SECURITY_GROUP_KEY]], base.id);
   if (key === undefined) throw new RetryLimitExceeded();
-  const rec: SecurityGroupRecord = { ...base, stateful: true, key };
+  const rec: SecurityGroupRecord = { ...base, stateful, key };
   for (const ethertype of ['IPv4', 'IPv6'] as const) {
     const common = { ethertype, protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null };
     await putInternalRule(tx, base.project_id, base.id, { ...common, direction: 'egress', remote_group_id: null });
@@ -88,12 +88,16 @@ export const securityGroupsPlugin: PluginFactory = (env) => {
     member: 'security_group',
     prefix: SECURITY_GROUPS_PREFIX,
     taggable: true,
-    internalFields: ['key', 'stateful'],
+    internalFields: ['key'],
     attributes: {
       ...standardAttributes(),
       security_group_rules: { allowPost: false, allowPut: false },
+      stateful: { allowPost: true, allowPut: true, default: true, convert: bool },
     },
-    extensions: [{ alias: 'security-group', name: 'security-group', description: 'The security groups extension.' }],
+    extensions: [
+      { alias: 'security-group', name: 'security-group', description: 'The security groups extension.' },
+      { alias: 'stateful-security-group', name: 'Stateful security group', description: 'Indicates if the security group is stateful or not' },
+    ],
     notFound: (id) => new SecurityGroupNotFound(id),
 
     async beforeList(ctx: RequestContext, params: URLSearchParams) {
@@ -112,7 +116,7 @@ export const securityGroupsPlugin: PluginFactory = (env) => {
       const def = await ensureDefaultSecurityGroup(tx, base.project_id);
       void def;
       if (input.name === 'default') throw new Conflict('SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
-      return writeGroup(tx, base, false);
+      return writeGroup(tx, base, false, input.stateful !== false);
     },
 
     async update(tx, _ctx, current, changes): Promise<SecurityGroupRecord> {
@@ -121,6 +125,13 @@ export const securityGroupsPlugin: PluginFactory = (env) => {
       }
       const next: Record<string, unknown> = { ...current };
       for (const k of ['name', 'description']) if (changes[k] !== undefined) next[k] = changes[k];
+      if (changes.stateful !== undefined && changes.stateful !== current.stateful) {
+        // Neutron refuses to flip a group in use (its ports' connection tracking would change under them).
+        await tx.get(securityGroupGuardKey(current.id));
+        const ports = await tx.rangeJson<PortRecord>(PORTS_PREFIX);
+        if (ports.some((p) => p.security_groups.includes(current.id))) throw new SecurityGroupInUse(current.id);
+        next.stateful = changes.stateful;
+      }
       return next as unknown as SecurityGroupRecord;
     },
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { answerDhcp, dhcpServerIp, DHCP_SERVER_MAC } from '../../../src/controller/dhcp-responder.js';
-import type { NetworkInfo, PortInfo, SubnetInfo } from '../../../src/controller/topology.js';
+import type { NetworkInfo, PortInfo, SubnetInfo } from '../../../src/pipeline/topology.js';
 import {
   buildUdpIpv4Ethernet,
   decodeDhcp,

@@ -18,7 +18,7 @@ import type {
   PortInfo,
   RouterInfo,
   SubnetInfo,
-} from '../../../src/controller/topology.js';
+} from '../../../src/pipeline/topology.js';
 
 export const GENEVE_OFPORT = 100;
 export const VXLAN_OFPORT = 101;

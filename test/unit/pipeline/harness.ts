@@ -1,5 +1,5 @@
 /** Compile a topology, reconcile into a fake switch, and build packets. */
-import type { LocalTopology, PortInfo } from '../../../src/controller/topology.js';
+import type { LocalTopology, PortInfo } from '../../../src/pipeline/topology.js';
 import { InstalledTable, PUNT_METERS, diff, fullCompile, type DesiredTable } from '../../../src/pipeline/index.js';
 import { FakeOFTable, type PacketFields } from '../../support/fake-oftable.js';
 import type { World } from './fixture.js';

@@ -13,7 +13,7 @@ import {
   updateDesired,
   type PipelineMessage,
 } from '../../../src/pipeline/index.js';
-import type { HostRoute, LocalTopology } from '../../../src/controller/topology.js';
+import type { HostRoute, LocalTopology } from '../../../src/pipeline/topology.js';
 import { World, network, port, router, subnet } from './fixture.js';
 import { newSwitchTable, switchFor } from './harness.js';
 
