@@ -14,8 +14,34 @@ import type {
   NetworkInfo,
   PortInfo,
   RouterInfo,
+  SecurityGroupInfo,
   SubnetInfo,
 } from '../../src/pipeline/topology.js';
+
+/**
+ * Every VM port is in one stateless group that allows everything (its four rules compile onto
+ * the port: no conntrack, no conjunction), so the benchmark measures L2/L3 compile work.
+ */
+export const L3B_OPEN_GROUP: SecurityGroupInfo = {
+  id: 'open',
+  name: 'open',
+  key: 1,
+  stateful: false,
+  rules: (['egress', 'ingress'] as const).flatMap((direction, d) =>
+    ([4, 6] as const).map((ethertype, e) => ({
+      id: `open-${direction}-${ethertype}`,
+      key: 1 + d * 2 + e,
+      groupId: 'open',
+      direction,
+      ethertype,
+      protocol: null,
+      portMin: null,
+      portMax: null,
+      remoteIpPrefix: null,
+      remoteGroupId: null,
+    })),
+  ),
+};
 
 export const L3B_ROUTER_INTERFACE = 'network:router_interface_distributed';
 export const L3B_TUNNEL_OFPORT = 1;
@@ -68,6 +94,7 @@ export class L3Cloud {
         deviceOwner: L3B_ROUTER_INTERFACE,
         deviceId: 'r1',
         portSecurityEnabled: false,
+        securityGroups: [],
       }));
       interfaces.push(rif);
     }
@@ -98,6 +125,7 @@ export class L3Cloud {
       deviceId: `vm-${id}`,
       chassis,
       extraDhcpOpts: [],
+      securityGroups: [L3B_OPEN_GROUP.id],
       ...extra,
     };
   }
@@ -147,6 +175,7 @@ export class L3Cloud {
       tunnelOfport: { geneve: L3B_TUNNEL_OFPORT },
       routers: new Map(this.routers),
       l3Mode: this.l3Mode,
+      securityGroups: new Map([[L3B_OPEN_GROUP.id, L3B_OPEN_GROUP]]),
     };
   }
 }

@@ -29,6 +29,7 @@ import {
 } from '../pipeline/index.js';
 import { PuntHandler } from './punt-handler.js';
 import { NbCache } from './nb-cache.js';
+import { assignZones, CT_ZONE_EXTERNAL_ID } from './ct-zones.js';
 import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
 import type { ChassisInfo, Encap, L3Mode, LocalTopology } from '../pipeline/topology.js';
@@ -47,6 +48,8 @@ export interface SwitchDb {
   ensureTunnelPort(o: EnsureTunnelPortOptions): Promise<unknown>;
   waitForOfport(name: string, timeoutMs?: number): Promise<number>;
   interfaces(): InterfaceInfo[];
+  /** Set keys of an interface's external_ids (e.g. its conntrack zone). */
+  setInterfaceExternalIds(name: string, ids: Record<string, string>): Promise<unknown>;
   /** 'interface' and 'ofport' events announce changes to interfaces(). */
   on(event: 'interface' | 'ofport', listener: () => void): unknown;
   close(): Promise<void>;
@@ -125,6 +128,10 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   /** What the switch has; undefined until read after a (re)connect. */
   private installed: InstalledTable | undefined;
   private plugged = new Map<string, number>();
+  /** Conntrack zone of each plugged port (see ct-zones.ts). */
+  private ctZones: ReadonlyMap<string, number> = new Map();
+  /** Zone records being written to OVSDB (`<interface>=<zone>`). */
+  private readonly zoneWrites = new Set<string>();
   /** Deletes of reactive flows made stale by topology changes, sent with the next diff. */
   private pendingInvalidations: PipelineMessage[] = [];
   private applied = 0;
@@ -391,12 +398,38 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.scheduleSync();
   }
 
-  private pluggedNow(): Map<string, number> {
-    const m = new Map<string, number>();
+  /** Ports plugged into br-int now: port id → ofport, and the interface behind each. */
+  private pluggedNow(): { plugged: Map<string, number>; ifaces: Map<string, InterfaceInfo> } {
+    const plugged = new Map<string, number>();
+    const ifaces = new Map<string, InterfaceInfo>();
     for (const i of this.vswitch.interfaces()) {
-      if (i.ifaceId && i.ofport !== undefined && i.ofport > 0) m.set(i.ifaceId, i.ofport);
+      if (i.ifaceId && i.ofport !== undefined && i.ofport > 0) {
+        plugged.set(i.ifaceId, i.ofport);
+        ifaces.set(i.ifaceId, i);
+      }
     }
-    return m;
+    return { plugged, ifaces };
+  }
+
+  /**
+   * Conntrack zones of the plugged ports: those recorded on their interfaces, new ones for the
+   * rest (recorded in OVSDB in the background, so a restart finds them; see ct-zones.ts).
+   */
+  private zonesFor(ifaces: ReadonlyMap<string, InterfaceInfo>): ReadonlyMap<string, number> {
+    const candidates = [...ifaces].map(([portId, i]) => ({ portId, recorded: i.externalIds[CT_ZONE_EXTERNAL_ID] }));
+    const { zones, toRecord } = assignZones(candidates, this.ctZones);
+    this.ctZones = zones;
+    for (const [portId, zone] of toRecord) {
+      const iface = ifaces.get(portId)!;
+      const key = `${iface.name}=${zone}`;
+      if (this.zoneWrites.has(key)) continue;
+      this.zoneWrites.add(key);
+      this.vswitch
+        .setInterfaceExternalIds(iface.name, { [CT_ZONE_EXTERNAL_ID]: String(zone) })
+        .catch((e: unknown) => this.log(`recording conntrack zone of ${portId}: ${String(e)}`))
+        .finally(() => this.zoneWrites.delete(key));
+    }
+    return zones;
   }
 
   scheduleSync(): void {
@@ -424,7 +457,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   }
 
   private async syncOnce(): Promise<void> {
-    const plugged = this.pluggedNow();
+    const { plugged, ifaces } = this.pluggedNow();
+    const ctZones = this.zonesFor(ifaces);
     const added = [...plugged.keys()].filter((id) => !this.plugged.has(id));
     const removed = [...this.plugged.keys()].filter((id) => !plugged.has(id));
     this.plugged = plugged;
@@ -436,6 +470,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       plugged,
       tunnelOfport: this.tunnelOfport,
       l3Mode: this.l3Mode,
+      ctZones,
     });
     const prev = this.topo;
     if (prev === undefined) this.desired = fullCompile(next);

@@ -3,8 +3,15 @@
  * `LocalTopology` snapshot the flow compilers read. Pure.
  */
 import type { ChassisRecord } from '../model/chassis.js';
-import type { NetworkRecord, PortRecord, RouterRecord, SubnetRecord } from '../model/records.js';
-import { isRouterInterface } from '../model/subjects.js';
+import type {
+  NetworkRecord,
+  PortRecord,
+  RouterRecord,
+  SecurityGroupRecord,
+  SecurityGroupRuleRecord,
+  SubnetRecord,
+} from '../model/records.js';
+import { isRouterInterface } from '../model/collections.js';
 import type { NbSnapshot } from './nb-cache.js';
 import type {
   ChassisInfo,
@@ -14,7 +21,10 @@ import type {
   LocalTopology,
   NetworkInfo,
   PortInfo,
+  RemoteGroupInfo,
   RouterInfo,
+  SecurityGroupInfo,
+  SecurityRuleInfo,
   SubnetInfo,
 } from '../pipeline/topology.js';
 
@@ -24,6 +34,8 @@ export interface LocalFacts {
   readonly plugged: ReadonlyMap<string, number>;
   readonly tunnelOfport: Partial<Record<Encap, number>>;
   readonly l3Mode: L3Mode;
+  /** Neutron port id → its conntrack zone (ports plugged here). */
+  readonly ctZones?: ReadonlyMap<string, number>;
 }
 
 export function networkInfo(n: NetworkRecord): NetworkInfo {
@@ -70,6 +82,25 @@ export function portInfo(p: PortRecord): PortInfo {
     deviceId: p.device_id,
     chassis: p['binding:host_id'] || undefined,
     extraDhcpOpts: p.extra_dhcp_opts.map((o) => ({ optName: o.opt_name, optValue: o.opt_value })),
+    securityGroups: p.security_groups,
+  };
+}
+
+export function ruleInfo(r: SecurityGroupRuleRecord): SecurityRuleInfo {
+  const ethertype = r.ethertype === 'IPv6' ? 6 : 4;
+  // Legacy `icmp` on an IPv6 rule means ICMPv6 (the server stores it normalised; older records may not be).
+  const protocol = r.protocol_number === 1 && ethertype === 6 ? 58 : r.protocol_number;
+  return {
+    id: r.id,
+    key: r.key,
+    groupId: r.security_group_id,
+    direction: r.direction,
+    ethertype,
+    protocol,
+    portMin: r.port_range_min,
+    portMax: r.port_range_max,
+    remoteIpPrefix: r.remote_ip_prefix,
+    remoteGroupId: r.remote_group_id,
   };
 }
 
@@ -94,6 +125,7 @@ const networkInfoOf = memo(networkInfo);
 const subnetInfoOf = memo(subnetInfo);
 const portInfoOf = memo(portInfo);
 const chassisInfoOf = memo(chassisInfo);
+const ruleInfoOf = memo(ruleInfo);
 /** A port plugged in here is ours even before the store says so (the bind is in flight). */
 const localPortInfoOf = memo((_p: PortRecord) => new Map<string, PortInfo>());
 
@@ -120,7 +152,8 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
     const info = ofport !== undefined ? pluggedPortInfo(p, facts.chassis.name) : portInfoOf(p);
     ports.set(id, info);
     if (ofport !== undefined && ofport > 0) {
-      local.set(id, { portId: id, ofport });
+      const ctZone = facts.ctZones?.get(id);
+      local.set(id, ctZone === undefined ? { portId: id, ofport } : { portId: id, ofport, ctZone });
     } else if (info.chassis && info.chassis !== facts.chassis.name) {
       const c = nb.chassis.get(info.chassis);
       if (c) remoteChassis.set(c.name, chassisInfoOf(c));
@@ -137,6 +170,7 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
   for (const [id, r] of nb.routers) {
     routers.set(id, routerInfoOf(r, (interfaces.get(id) ?? []).sort()));
   }
+  const { securityGroups, remoteGroups } = securityOf(nb, ports, local);
   return {
     chassis: facts.chassis,
     remoteChassis,
@@ -147,7 +181,74 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
     tunnelOfport: facts.tunnelOfport,
     routers,
     l3Mode: facts.l3Mode,
+    securityGroups,
+    remoteGroups,
   };
+}
+
+/**
+ * The groups of the local ports (with their rules) and the remote groups their rules name (with
+ * their members' addresses). Memoized by content, so unchanged groups keep their identity.
+ */
+function securityOf(
+  nb: NbSnapshot,
+  ports: ReadonlyMap<string, PortInfo>,
+  local: ReadonlyMap<string, LocalBinding>,
+): { securityGroups: Map<string, SecurityGroupInfo>; remoteGroups: Map<string, RemoteGroupInfo> } {
+  const rulesByGroup = new Map<string, SecurityRuleInfo[]>();
+  for (const r of nb.securityGroupRules.values()) {
+    let l = rulesByGroup.get(r.security_group_id);
+    if (!l) rulesByGroup.set(r.security_group_id, (l = []));
+    l.push(ruleInfoOf(r));
+  }
+  const securityGroups = new Map<string, SecurityGroupInfo>();
+  const remoteIds = new Set<string>();
+  for (const id of local.keys()) {
+    for (const gid of ports.get(id)?.securityGroups ?? []) {
+      if (securityGroups.has(gid)) continue;
+      const g = nb.securityGroups.get(gid);
+      if (!g) continue;
+      const rules = (rulesByGroup.get(gid) ?? []).sort((a, b) => a.key - b.key);
+      securityGroups.set(gid, groupInfoOf(g, rules));
+      for (const r of rules) if (r.remoteGroupId !== null) remoteIds.add(r.remoteGroupId);
+    }
+  }
+  const addresses = new Map<string, Set<string>>();
+  for (const id of remoteIds) addresses.set(id, new Set());
+  for (const p of nb.ports.values()) {
+    for (const gid of p.security_groups) {
+      const set = addresses.get(gid);
+      if (!set) continue;
+      for (const f of p.fixed_ips) set.add(f.ip_address);
+      for (const a of p.allowed_address_pairs) set.add(a.ip_address);
+    }
+  }
+  const remoteGroups = new Map<string, RemoteGroupInfo>();
+  for (const id of remoteIds) {
+    const g = nb.securityGroups.get(id);
+    if (!g) continue;
+    remoteGroups.set(id, remoteGroupInfoOf(g, [...addresses.get(id)!].sort()));
+  }
+  return { securityGroups, remoteGroups };
+}
+
+const groupInfos = new WeakMap<SecurityGroupRecord, { rules: readonly SecurityRuleInfo[]; info: SecurityGroupInfo }>();
+function groupInfoOf(g: SecurityGroupRecord, rules: readonly SecurityRuleInfo[]): SecurityGroupInfo {
+  const hit = groupInfos.get(g);
+  if (hit && hit.rules.length === rules.length && hit.rules.every((r, i) => r === rules[i])) return hit.info;
+  const info: SecurityGroupInfo = { id: g.id, name: g.name, key: g.key, stateful: g.stateful, rules };
+  groupInfos.set(g, { rules, info });
+  return info;
+}
+
+const remoteInfos = new WeakMap<SecurityGroupRecord, { addresses: string; info: RemoteGroupInfo }>();
+function remoteGroupInfoOf(g: SecurityGroupRecord, addresses: readonly string[]): RemoteGroupInfo {
+  const text = addresses.join(',');
+  const hit = remoteInfos.get(g);
+  if (hit && hit.addresses === text) return hit.info;
+  const info: RemoteGroupInfo = { id: g.id, name: g.name, key: g.key, addresses };
+  remoteInfos.set(g, { addresses: text, info });
+  return info;
 }
 
 /** Router info memoized per (record object, interface list) so unchanged routers keep identity. */

@@ -1,56 +1,56 @@
 /**
  * The local controller's view of the north-bound store: only what this chassis needs.
  *
- * It holds the records of the ports bound here (by id, from OVSDB's iface-ids) and, for every
- * network of interest, the network, its subnets and all of its ports. Networks of interest are
- * the networks of the local ports, closed over routers: a router with an interface on a network
- * of interest is a router of interest, and every network it has an interface on is of interest
- * too (east-west routing happens on the sending chassis, so it must know every destination the
- * router reaches). Records of other networks and routers are dropped as they stream by, so the
- * cache does not grow with networks this chassis cannot reach. Chassis registrations are all
- * kept (they grow with chassis, not networks).
+ * What it holds is said in subjects (model/collections.ts): the ports bound here (`port:<id>`,
+ * from OVSDB's iface-ids) and, closed over what each collection declares it `wants`, their
+ * networks, the routers on those networks and every network those routers reach (east-west
+ * routing happens on the sending chassis), the local ports' security groups with their rules, and
+ * the member ports of the remote groups those rules name (their addresses only: the member's
+ * network is not pulled in). A record is kept while one of its subjects is held; records of
+ * everything else are dropped as they stream by, so the cache does not grow with the cloud.
+ * Chassis registrations are all kept (they grow with chassis, not networks).
  *
- * Consistency: one watch per prefix (`/nb/`, `/chassis/`) from the revision read at start. When
- * a network or router becomes interesting its records are loaded with a range at revision R;
- * watch events for it arriving while the range is in flight are buffered and only those newer
- * than R are applied, so nothing is lost (events carry whole records, so applying one twice is
- * harmless).
+ * Consistency: one watch per prefix (`/nb/`, `/chassis/`) from the revision read at start. When a
+ * subject becomes interesting its records are loaded with ranges at revision R; watch events for
+ * it arriving while the ranges are in flight are buffered and only those newer than R are applied,
+ * so nothing is lost (events carry whole records, so applying one twice is harmless). Every
+ * record kept is decoded with its collection's checked decoder; one that does not decode is
+ * treated as absent and reported (`invalid`).
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Watch, WatchEvent } from '../store/types.js';
-import type { RecordHeader } from '../model/record-codec.js';
+import { nbSubjects } from '../model/subjects.js';
 import {
-  aboutFields,
-  aboutText,
-  isRouterInterface,
-  nbSubjects,
-  networkSubject,
+  aboutStored,
+  collectionOfKey,
+  NB_COLLECTIONS,
+  PORTS,
   portSubject,
-  routerSubject,
-  type RecordAbout,
-} from '../model/subjects.js';
+  subjectKind,
+  type CollectionDecl,
+  type NbCollectionName,
+} from '../model/collections.js';
 import { CHASSIS_PREFIX, type ChassisRecord } from '../model/chassis.js';
-import {
-  NB_PREFIX,
-  NETWORKS_PREFIX,
-  PORTS_PREFIX,
-  ROUTERS_PREFIX,
-  SUBNETS_PREFIX,
-  idFromKey,
-  resourceKey,
-} from '../model/keys.js';
-import {
-  type NetworkRecord,
-  type PortRecord,
-  type RouterRecord,
-  type SubnetRecord,
+import { chassisRecord } from '../model/record-decoders.js';
+import { DecodeError, decodeJson, type Decoder } from '../model/decode.js';
+import { NB_PREFIX, idFromKey, resourceKey } from '../model/keys.js';
+import type {
+  NetworkRecord,
+  PortRecord,
+  RouterRecord,
+  SecurityGroupRecord,
+  SecurityGroupRuleRecord,
+  SubnetRecord,
 } from '../model/records.js';
 
 export interface NbSnapshot {
   readonly networks: ReadonlyMap<string, NetworkRecord>;
   readonly subnets: ReadonlyMap<string, SubnetRecord>;
+  /** Ports of held networks and routers, the local ports, and members of held remote groups. */
   readonly ports: ReadonlyMap<string, PortRecord>;
   readonly routers: ReadonlyMap<string, RouterRecord>;
+  readonly securityGroups: ReadonlyMap<string, SecurityGroupRecord>;
+  readonly securityGroupRules: ReadonlyMap<string, SecurityGroupRuleRecord>;
   readonly chassis: ReadonlyMap<string, ChassisRecord>;
 }
 
@@ -61,42 +61,26 @@ export interface NbCacheEvents {
   idle: [revision: number];
   /** The watch lost history (compaction); the cache reloaded itself. */
   resync: [reason: string];
+  /** A stored record failed its checked decoder; it is treated as absent. */
+  invalid: [key: string, reason: string];
   error: [err: Error];
 }
 
-type Collection = 'networks' | 'subnets' | 'ports' | 'routers';
+type AnyDecl = CollectionDecl<unknown>;
 
-function collectionOf(key: string): Collection | undefined {
-  if (key.startsWith(NETWORKS_PREFIX)) return 'networks';
-  if (key.startsWith(SUBNETS_PREFIX)) return 'subnets';
-  if (key.startsWith(PORTS_PREFIX)) return 'ports';
-  if (key.startsWith(ROUTERS_PREFIX)) return 'routers';
-  return undefined;
-}
-
-function parse<T>(value: string | undefined): T | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(value) as T;
-  } catch {
-    return undefined;
-  }
-}
+/** Subjects loaded by a range of their collections (port subjects are read one by one). */
+const RANGED = new Set(['net', 'router', 'sg', 'sgm']);
 
 export class NbCache extends EventEmitter<NbCacheEvents> {
-  private readonly networks = new Map<string, NetworkRecord>();
-  private readonly subnets = new Map<string, SubnetRecord>();
-  private readonly ports = new Map<string, PortRecord>();
-  private readonly routers = new Map<string, RouterRecord>();
+  /** Held records per collection name. */
+  private readonly held = new Map<string, Map<string, unknown>>(NB_COLLECTIONS.map((c) => [c.name, new Map()]));
   private readonly chassis = new Map<string, ChassisRecord>();
   /** Port ids plugged into this chassis' br-int (from OVSDB). */
   private localPortIds = new Set<string>();
-  /** Loaded networks / routers with the revision they were loaded at. */
-  private readonly loadedNets = new Map<string, number>();
-  private readonly loadedRouters = new Map<string, number>();
-  /** Being loaded: watch events for them wait here. */
-  private readonly loadingNets = new Map<string, WatchEvent[]>();
-  private readonly loadingRouters = new Map<string, WatchEvent[]>();
+  /** Held subjects with the revision they were loaded at. */
+  private readonly loaded = new Map<string, number>();
+  /** Being loaded: watch events about them wait here. */
+  private readonly loading = new Map<string, WatchEvent[]>();
   private watches: Watch[] = [];
   /** The north-bound watch (routed where the store can). */
   private nbWatch: Watch | undefined;
@@ -113,7 +97,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   async start(): Promise<void> {
     const chassis = await this.store.range(CHASSIS_PREFIX);
     for (const kv of chassis.kvs) {
-      const rec = parse<ChassisRecord>(kv.value);
+      const rec = this.decode(kv.key, kv.value, chassisRecord);
       if (rec) this.chassis.set(rec.name, rec);
     }
     this.watches.push(
@@ -137,8 +121,20 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     await Promise.all(watches.map((w) => w.cancel()));
   }
 
+  private map<R>(c: CollectionDecl<R> | NbCollectionName): Map<string, R> {
+    return this.held.get(typeof c === 'string' ? c : c.name) as Map<string, R>;
+  }
+
   snapshot(): NbSnapshot {
-    return { networks: this.networks, subnets: this.subnets, ports: this.ports, routers: this.routers, chassis: this.chassis };
+    return {
+      networks: this.map('networks'),
+      subnets: this.map('subnets'),
+      ports: this.map('ports'),
+      routers: this.map('routers'),
+      securityGroups: this.map('security-groups'),
+      securityGroupRules: this.map('security-group-rules'),
+      chassis: this.chassis,
+    };
   }
 
   /** Store revision the snapshot reflects (every watched change up to it is applied). */
@@ -152,14 +148,22 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   }
 
   /** Sizes, for status and the "does not grow" tests. */
-  sizes(): { networks: number; subnets: number; ports: number; routers: number; chassis: number } {
+  sizes(): Record<'networks' | 'subnets' | 'ports' | 'routers' | 'securityGroups' | 'securityGroupRules' | 'chassis', number> {
+    const s = this.snapshot();
     return {
-      networks: this.networks.size,
-      subnets: this.subnets.size,
-      ports: this.ports.size,
-      routers: this.routers.size,
-      chassis: this.chassis.size,
+      networks: s.networks.size,
+      subnets: s.subnets.size,
+      ports: s.ports.size,
+      routers: s.routers.size,
+      securityGroups: s.securityGroups.size,
+      securityGroupRules: s.securityGroupRules.size,
+      chassis: s.chassis.size,
     };
+  }
+
+  /** Held subjects (for tests and status). */
+  subjects(): string[] {
+    return [...this.loaded.keys()].sort();
   }
 
   /** The port ids plugged in locally; loads their records and everything they reach. */
@@ -167,42 +171,42 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     const added = [...ids].filter((id) => !this.localPortIds.has(id));
     this.localPortIds = new Set(ids);
     await this.updateInterest();
+    const ports = this.map(PORTS);
     await Promise.all(
       added
-        .filter((id) => !this.ports.has(id))
+        .filter((id) => !ports.has(id))
         .map(async (id) => {
-          const rec = parse<PortRecord>((await this.store.get(resourceKey('ports', id)))?.value);
+          const key = resourceKey('ports', id);
+          const kv = await this.store.get(key);
+          const rec = kv ? this.decode(key, kv.value, PORTS.decode) : undefined;
           // A watch event may have brought a newer record meanwhile; keep that one.
-          if (rec && !this.ports.has(id)) this.ports.set(id, rec);
+          if (rec && !ports.has(id)) ports.set(id, rec);
         }),
     );
     await this.refreshInterest();
     this.queueChange();
   }
 
-  /** The interest closure: local ports' networks, routers on them, networks of those routers. */
-  private wanted(): { nets: Set<string>; routers: Set<string> } {
-    const nets = new Set<string>();
-    const routers = new Set<string>();
-    for (const id of this.localPortIds) {
-      const port = this.ports.get(id);
-      if (port) nets.add(port.network_id);
-    }
+  /** The interest closure: the local ports, then what each held record declares it wants. */
+  private wanted(): Set<string> {
+    const wanted = new Set<string>();
+    for (const id of this.localPortIds) wanted.add(portSubject(id));
     for (let grew = true; grew; ) {
       grew = false;
-      for (const p of this.ports.values()) {
-        if (!isRouterInterface(p) || !p.device_id) continue;
-        if (nets.has(p.network_id) && !routers.has(p.device_id)) {
-          routers.add(p.device_id);
-          grew = true;
-        }
-        if (routers.has(p.device_id) && !nets.has(p.network_id)) {
-          nets.add(p.network_id);
-          grew = true;
+      for (const c of NB_COLLECTIONS) {
+        const wants = (c as AnyDecl).wants;
+        if (!wants) continue;
+        for (const rec of this.map<unknown>(c.name).values()) {
+          for (const s of wants(rec, wanted)) {
+            if (!wanted.has(s)) {
+              wanted.add(s);
+              grew = true;
+            }
+          }
         }
       }
     }
-    return { nets, routers };
+    return wanted;
   }
 
   /** Load what became interesting and drop what no longer is, until stable. Serialized. */
@@ -216,15 +220,16 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
         do {
           this.refreshAgain = false;
           for (let round = 0; round < 16; round++) {
-            const { nets, routers } = this.wanted();
-            const held = this.loadedRouters.size + this.loadedNets.size;
-            for (const r of [...this.loadedRouters.keys()]) if (!routers.has(r)) this.dropRouter(r);
-            for (const n of [...this.loadedNets.keys()]) if (!nets.has(n)) this.dropNetwork(n);
-            if (this.loadedRouters.size + this.loadedNets.size !== held) void this.updateInterest();
-            const netsToLoad = [...nets].filter((n) => !this.loadedNets.has(n) && !this.loadingNets.has(n));
-            const routersToLoad = [...routers].filter((r) => !this.loadedRouters.has(r) && !this.loadingRouters.has(r));
-            if (netsToLoad.length === 0 && routersToLoad.length === 0) break;
-            await this.load(netsToLoad, routersToLoad);
+            const wanted = this.wanted();
+            const dropped = [...this.loaded.keys()].filter((s) => !wanted.has(s));
+            if (dropped.length > 0) {
+              for (const s of dropped) this.loaded.delete(s);
+              this.dropUnheld(new Set(dropped.map(subjectKind)));
+              void this.updateInterest();
+            }
+            const toLoad = [...wanted].filter((s) => RANGED.has(subjectKind(s)) && !this.loaded.has(s) && !this.loading.has(s));
+            if (toLoad.length === 0) break;
+            await this.load(toLoad);
           }
         } while (this.refreshAgain && !this.closed);
       } finally {
@@ -238,85 +243,60 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     return this.refreshing;
   }
 
-  private dropNetwork(net: string): void {
-    this.loadedNets.delete(net);
-    this.networks.delete(net);
-    for (const [id, s] of this.subnets) if (s.network_id === net) this.subnets.delete(id);
-    for (const [id, p] of this.ports) if (p.network_id === net && !this.keepsPort(p)) this.ports.delete(id);
+  /** Whether a record with these subjects belongs in the cache given what is held now. */
+  private keeps(subjects: readonly string[]): boolean {
+    for (const s of subjects) {
+      if (this.loaded.has(s)) return true;
+      if (s.startsWith('port:') && this.localPortIds.has(s.slice(5))) return true;
+    }
+    return false;
   }
 
-  private dropRouter(router: string): void {
-    this.loadedRouters.delete(router);
-    this.routers.delete(router);
-    for (const [id, p] of this.ports) if (p.device_id === router && !this.keepsPort(p)) this.ports.delete(id);
+  /** Drop the records of collections about `kinds` that no held subject keeps any more. */
+  private dropUnheld(kinds: ReadonlySet<string>): void {
+    for (const c of NB_COLLECTIONS) {
+      const decl = c as AnyDecl;
+      if (!decl.kinds.some((k) => kinds.has(k))) continue;
+      const m = this.map<unknown>(c.name);
+      for (const [id, rec] of m) {
+        const subj = decl.about(id, rec as Record<string, unknown>);
+        if (!subj || !this.keeps(subj)) m.delete(id);
+      }
+    }
   }
 
-  /** Whether a port record belongs in the cache given what is loaded now. */
-  private keepsPort(p: PortRecord): boolean {
-    return (
-      this.localPortIds.has(p.id) ||
-      this.loadedNets.has(p.network_id) ||
-      (isRouterInterface(p) && this.loadedRouters.has(p.device_id))
-    );
-  }
-
-  /** One round trip for a batch of networks and routers: ranges, then buffered events. */
-  private async load(nets: readonly string[], routers: readonly string[]): Promise<void> {
-    for (const n of nets) this.loadingNets.set(n, []);
-    for (const r of routers) this.loadingRouters.set(r, []);
+  /** One round trip for a batch of subjects: ranges of the collections about them, then buffered events. */
+  private async load(subjects: readonly string[]): Promise<void> {
+    for (const s of subjects) this.loading.set(s, []);
     try {
       // Routed before the ranges are read: nothing after their revision is routed away.
       await this.updateInterest();
-      const netSet = new Set(nets);
-      const routerSet = new Set(routers);
-      const [networks, subnets, ports, routerKvs] = await Promise.all([
-        nets.length > 0 ? this.store.range(NETWORKS_PREFIX) : undefined,
-        nets.length > 0 ? this.store.range(SUBNETS_PREFIX) : undefined,
-        this.store.range(PORTS_PREFIX),
-        routers.length > 0 ? this.store.range(ROUTERS_PREFIX) : undefined,
-      ]);
-      const at = Math.min(
-        ...[networks, subnets, ports, routerKvs].filter((r) => r !== undefined).map((r) => r.revision),
-      );
-      // Ranges return every record of a collection; only the wanted ones are parsed.
-      const wanted = (kv: { key: string; value: string }): boolean => {
-        const s = aboutText(kv.key, kv.value);
-        return s === undefined || (s.network !== undefined && netSet.has(s.network)) || (s.router !== undefined && routerSet.has(s.router));
-      };
-      for (const kv of networks?.kvs ?? []) {
-        const rec = wanted(kv) ? parse<NetworkRecord>(kv.value) : undefined;
-        if (rec && netSet.has(rec.id)) this.networks.set(rec.id, rec);
-      }
-      for (const kv of subnets?.kvs ?? []) {
-        const rec = wanted(kv) ? parse<SubnetRecord>(kv.value) : undefined;
-        if (rec && netSet.has(rec.network_id)) this.subnets.set(rec.id, rec);
-      }
-      for (const kv of routerKvs?.kvs ?? []) {
-        const rec = wanted(kv) ? parse<RouterRecord>(kv.value) : undefined;
-        if (rec && routerSet.has(rec.id)) this.routers.set(rec.id, rec);
-      }
-      for (const kv of ports.kvs) {
-        const rec = wanted(kv) ? parse<PortRecord>(kv.value) : undefined;
-        if (rec && (netSet.has(rec.network_id) || (isRouterInterface(rec) && routerSet.has(rec.device_id)))) {
-          this.ports.set(rec.id, rec);
+      const set = new Set(subjects);
+      const kinds = new Set(subjects.map(subjectKind));
+      const colls = NB_COLLECTIONS.filter((c) => (c as AnyDecl).kinds.some((k) => kinds.has(k)));
+      const ranges = await Promise.all(colls.map((c) => this.store.range(c.prefix)));
+      const at = Math.min(...ranges.map((r) => r.revision));
+      colls.forEach((c, i) => {
+        const decl = c as AnyDecl;
+        const m = this.map<unknown>(c.name);
+        // Ranges return every record of a collection; only the wanted ones are decoded.
+        for (const kv of ranges[i].kvs) {
+          const subj = aboutStored(decl, kv.key, kv.value);
+          if (!subj || !subj.some((s) => set.has(s))) continue;
+          const rec = this.decode(kv.key, kv.value, decl.decode);
+          if (rec !== undefined) m.set(idFromKey(kv.key), rec);
         }
-      }
+      });
       const buffered: WatchEvent[] = [];
-      for (const n of nets) {
-        buffered.push(...(this.loadingNets.get(n) ?? []));
-        this.loadingNets.delete(n);
-        this.loadedNets.set(n, at);
-      }
-      for (const r of routers) {
-        buffered.push(...(this.loadingRouters.get(r) ?? []));
-        this.loadingRouters.delete(r);
-        this.loadedRouters.set(r, at);
+      for (const s of subjects) {
+        buffered.push(...(this.loading.get(s) ?? []));
+        this.loading.delete(s);
+        this.loaded.set(s, at);
       }
       buffered.sort((a, b) => a.revision - b.revision);
       for (const ev of buffered) if (ev.revision > at) this.applyNbEvent(ev);
     } catch (err) {
-      for (const n of nets) this.loadingNets.delete(n);
-      for (const r of routers) this.loadingRouters.delete(r);
+      for (const s of subjects) this.loading.delete(s);
       void this.updateInterest();
       throw err;
     }
@@ -333,7 +313,8 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
           this.emit('idle', revision);
           return;
         }
-        // Ports may have moved, routers gained interfaces: the interest closure may change.
+        // Ports may have moved, routers gained interfaces, rules named new groups: the interest
+        // closure may change.
         this.refreshInterest().then(
           () => this.queueChange(),
           (err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
@@ -349,103 +330,81 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   }
 
   /**
-   * Tell a store that routes watches what this chassis holds (its local ports, the networks and
-   * routers loaded or being loaded), so it stops sending the rest. Called before every range
-   * that loads something new, so events after the range's revision are never routed away.
+   * Tell a store that routes watches what this chassis holds (its local ports, the subjects
+   * loaded or being loaded), so it stops sending the rest. Called before every range that loads
+   * something new, so events after the range's revision are never routed away.
    */
   private updateInterest(): void | Promise<void> {
     const w = this.nbWatch;
     if (!w?.setInterest || this.closed) return;
     const subjects = new Set<string>();
     for (const id of this.localPortIds) subjects.add(portSubject(id));
-    for (const n of this.loadedNets.keys()) subjects.add(networkSubject(n));
-    for (const n of this.loadingNets.keys()) subjects.add(networkSubject(n));
-    for (const r of this.loadedRouters.keys()) subjects.add(routerSubject(r));
-    for (const r of this.loadingRouters.keys()) subjects.add(routerSubject(r));
+    for (const s of this.loaded.keys()) subjects.add(s);
+    for (const s of this.loading.keys()) subjects.add(s);
     return w.setInterest(nbSubjects, subjects);
   }
 
-  /** The subject of a parsed record, or (for a delete) of the record held under that key. */
-  private subjectOf(key: string, coll: Collection, rec: Record<string, unknown> | undefined): RecordAbout {
-    const id = idFromKey(key);
-    const held = coll === 'subnets' ? this.subnets.get(id) : coll === 'ports' ? this.ports.get(id) : undefined;
-    return aboutFields(key, (rec as Partial<RecordHeader> | undefined) ?? held);
-  }
-
   /**
-   * Apply one watch event; true if the cache changed. The subject comes from the record's
-   * header where it can (no parse); the value is parsed once, and only if the record is kept.
+   * Apply one watch event; true if the cache changed. The subjects come from the record's
+   * header where they can (no parse); the value is decoded once, and only if the record is kept.
    */
   private applyNbEvent(ev: WatchEvent): boolean {
-    const coll = collectionOf(ev.key);
-    if (!coll) return false;
+    const decl = collectionOfKey(ev.key);
+    if (!decl) return false;
     const id = idFromKey(ev.key);
-    let rec: Record<string, unknown> | undefined;
-    let subj: RecordAbout | undefined;
-    if (ev.type === 'put') {
-      subj = aboutText(ev.key, ev.value ?? '');
-      if (!subj) {
-        rec = parse<Record<string, unknown>>(ev.value);
-        subj = this.subjectOf(ev.key, coll, rec);
-      }
-    } else {
-      subj = this.subjectOf(ev.key, coll, undefined);
-    }
+    const m = this.map<unknown>(decl.name);
+    const held = m.get(id);
+    let subj: readonly string[] | undefined;
+    if (ev.type === 'put') subj = aboutStored(decl, ev.key, ev.value ?? '');
+    else subj = held === undefined ? decl.about(id, {}) : decl.about(id, held as Record<string, unknown>);
+    subj ??= [];
     // Being loaded: the range will cover older changes; keep the event for after the range.
-    if (subj.network !== undefined && this.loadingNets.has(subj.network)) {
-      this.loadingNets.get(subj.network)!.push(ev);
-      return false;
+    for (const s of subj) {
+      const buffer = this.loading.get(s);
+      if (buffer) {
+        buffer.push(ev);
+        return false;
+      }
     }
-    if (subj.router !== undefined && this.loadingRouters.has(subj.router)) {
-      this.loadingRouters.get(subj.router)!.push(ev);
-      return false;
-    }
-    const map = this.mapOf(coll);
-    if (ev.type === 'delete') return map.delete(id);
-    const loadedAt = Math.max(
-      subj.network !== undefined ? (this.loadedNets.get(subj.network) ?? -1) : -1,
-      subj.router !== undefined ? (this.loadedRouters.get(subj.router) ?? -1) : -1,
-    );
+    if (ev.type === 'delete') return m.delete(id);
+    let loadedAt = -1;
+    for (const s of subj) loadedAt = Math.max(loadedAt, this.loaded.get(s) ?? -1);
     if (loadedAt >= 0 && ev.revision <= loadedAt) return false; // the range already had it
-    const relevant =
-      (coll === 'ports' && this.localPortIds.has(id)) ||
-      (subj.network !== undefined && this.loadedNets.has(subj.network)) ||
-      (subj.router !== undefined && this.loadedRouters.has(subj.router));
-    if (!relevant) {
+    if (!this.keeps(subj)) {
       // e.g. a port that left one of our networks for one we do not hold.
-      return map.delete(id);
+      return m.delete(id);
     }
-    rec ??= parse<Record<string, unknown>>(ev.value);
-    if (!rec) return false;
-    map.set(id, rec);
+    const rec = this.decode(ev.key, ev.value ?? '', decl.decode);
+    if (rec === undefined) return m.delete(id);
+    m.set(id, rec);
     return true;
   }
 
-  private mapOf(coll: Collection): Map<string, unknown> {
-    switch (coll) {
-      case 'networks':
-        return this.networks;
-      case 'subnets':
-        return this.subnets;
-      case 'ports':
-        return this.ports;
-      case 'routers':
-        return this.routers;
+  /** Decode a stored record; undefined (and `invalid` emitted) if it does not decode. */
+  private decode<R>(key: string, text: string, d: Decoder<R>): R | undefined {
+    try {
+      return decodeJson(text, d);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.emit('invalid', key, err.message);
+      return undefined;
     }
   }
 
   /** Apply chassis registrations; true if one of them matters to the flows here. */
   private applyChassis(events: readonly WatchEvent[]): boolean {
     let relevant = false;
+    const ports = this.map(PORTS);
     for (const ev of events) {
       const name = ev.key.slice(CHASSIS_PREFIX.length);
       if (ev.type === 'delete') this.chassis.delete(name);
       else {
-        const rec = parse<ChassisRecord>(ev.value);
+        const rec = this.decode(ev.key, ev.value ?? '', chassisRecord);
         if (rec) this.chassis.set(name, rec);
+        else this.chassis.delete(name);
       }
       // Only chassis that hold ports we know about matter to the flows.
-      if (!relevant) for (const p of this.ports.values()) if (p['binding:host_id'] === name) relevant = true;
+      if (!relevant) for (const p of ports.values()) if (p['binding:host_id'] === name) relevant = true;
     }
     if (relevant) this.queueChange();
     return relevant;
@@ -456,11 +415,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     if (this.closed) return;
     await Promise.all(this.watches.map((w) => w.cancel()));
     this.watches = [];
-    for (const m of [this.networks, this.subnets, this.ports, this.routers, this.chassis]) m.clear();
-    this.loadedNets.clear();
-    this.loadedRouters.clear();
-    this.loadingNets.clear();
-    this.loadingRouters.clear();
+    for (const m of this.held.values()) m.clear();
+    this.chassis.clear();
+    this.loaded.clear();
+    this.loading.clear();
     const local = this.localPortIds;
     this.localPortIds = new Set();
     await this.start();

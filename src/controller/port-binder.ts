@@ -8,6 +8,8 @@ import type { Store } from '../store/types.js';
 import { resourceKey } from '../model/keys.js';
 import { encodeRecord } from '../model/record-codec.js';
 import type { PortRecord } from '../model/records.js';
+import { DecodeError, decodeJson } from '../model/decode.js';
+import { portRecord } from '../model/record-decoders.js';
 
 export type BindState = 'up' | 'down';
 
@@ -24,7 +26,14 @@ export async function bindPort(store: Store, portId: string, chassis: string, st
   for (let i = 0; i < attempts; i++) {
     const kv = await store.get(key);
     if (!kv) return false;
-    const rec = JSON.parse(kv.value) as PortRecord;
+    let rec: PortRecord;
+    try {
+      rec = decodeJson(kv.value, portRecord);
+    } catch (err) {
+      // A record this controller cannot read is not one it may rewrite (the cache reports it).
+      if (err instanceof DecodeError) return false;
+      throw err;
+    }
     let next: PortRecord;
     if (state === 'up') {
       if (rec['binding:host_id'] === chassis && rec.status === 'ACTIVE' && rec['binding:vif_type'] === 'ovs') return false;

@@ -17,14 +17,32 @@
  * header is the run of fields right after the opening brace.
  */
 
-/** The routing fields, in their stored order. */
-const HEADER_FIELDS = ['id', 'network_id', 'device_owner', 'device_id'] as const;
+/** The routing fields, in their stored order, with the JSON shape of their values. */
+const HEADER_FIELDS = [
+  ['id', 'string'],
+  ['network_id', 'string'],
+  ['device_owner', 'string'],
+  ['device_id', 'string'],
+  ['security_group_id', 'string'],
+  ['security_groups', 'strings'],
+] as const;
 
 export interface RecordHeader {
   readonly id: string;
   readonly network_id?: string;
   readonly device_owner?: string;
   readonly device_id?: string;
+  /** A security group rule's group. */
+  readonly security_group_id?: string;
+  /** A port's security groups. */
+  readonly security_groups?: readonly string[];
+}
+
+export type HeaderField = (typeof HEADER_FIELDS)[number][0];
+
+/** A value the header can carry: a string, or an array of strings (no quote, no backslash, checked when read). */
+function headerValue(v: unknown, shape: 'string' | 'strings'): boolean {
+  return shape === 'string' ? typeof v === 'string' : Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
 /** JSON text of a record with its routing fields first (the rest keep their order). */
@@ -33,17 +51,26 @@ export function encodeRecord(value: unknown): string {
   const rec = value as Record<string, unknown>;
   if (typeof rec.id !== 'string') return JSON.stringify(value);
   const head: Record<string, unknown> = {};
-  for (const f of HEADER_FIELDS) if (typeof rec[f] === 'string') head[f] = rec[f];
+  for (const [f, shape] of HEADER_FIELDS) if (headerValue(rec[f], shape)) head[f] = rec[f];
   // Spread keeps the header keys where they were first defined (at the front).
   return JSON.stringify({ ...head, ...rec });
 }
 
 const COMMA = 0x2c;
 const CLOSE = 0x7d;
-/** What precedes each header value: `{"id":"`, then `,"network_id":"`, ... */
-const LEADS = HEADER_FIELDS.map((f, i) => `${i === 0 ? '{' : ','}"${f}":"`);
+const QUOTE = 0x22;
+const CLOSE_BRACKET = 0x5d;
+/** What precedes each header value: `{"id":"`, then `,"network_id":"`, ..., `,"security_groups":[` */
+const LEADS = HEADER_FIELDS.map(([f, shape], i) => `${i === 0 ? '{' : ','}"${f}":${shape === 'string' ? '"' : '['}`);
 
-export type HeaderField = (typeof HEADER_FIELDS)[number];
+/** The plain string starting at `start` (after its opening quote): [value, index after the closing quote]. */
+function plainString(text: string, start: number): [string, number] | undefined {
+  const end = text.indexOf('"', start);
+  // No closing quote, or an escape inside the value (the header is short: the backward scan
+  // stops at the start of the text, a few hundred characters at most).
+  if (end < 0 || text.lastIndexOf('\\', end) >= start) return undefined;
+  return [text.slice(start, end), end + 1];
+}
 
 /**
  * The routing fields at the front of a stored record, or undefined if the text does not start
@@ -52,23 +79,39 @@ export type HeaderField = (typeof HEADER_FIELDS)[number];
  */
 export function peekHeader(text: string, required: readonly HeaderField[] = []): RecordHeader | undefined {
   if (!text.startsWith(LEADS[0])) return undefined;
-  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
+  const header: Record<string, string | string[]> = {};
   let pos = 0;
   for (let f = 0; f < LEADS.length; f++) {
     const lead = LEADS[f];
     if (!text.startsWith(lead, pos)) continue; // an optional field this record does not have
-    const start = pos + lead.length;
-    const end = text.indexOf('"', start);
-    // No closing quote, or an escape inside the value (the header is short: the backward scan
-    // stops at the start of the text, a few hundred characters at most).
-    if (end < 0 || text.lastIndexOf('\\', end) >= start) return undefined;
-    values[f] = text.slice(start, end);
-    pos = end + 1;
+    const [name, shape] = HEADER_FIELDS[f];
+    pos += lead.length;
+    if (shape === 'string') {
+      const got = plainString(text, pos);
+      if (!got) return undefined;
+      header[name] = got[0];
+      pos = got[1];
+      continue;
+    }
+    const items: string[] = [];
+    if (text.charCodeAt(pos) === CLOSE_BRACKET) pos++;
+    else {
+      for (;;) {
+        if (text.charCodeAt(pos) !== QUOTE) return undefined;
+        const got = plainString(text, pos + 1);
+        if (!got) return undefined;
+        items.push(got[0]);
+        pos = got[1];
+        const c = text.charCodeAt(pos++);
+        if (c === CLOSE_BRACKET) break;
+        if (c !== COMMA) return undefined;
+      }
+    }
+    header[name] = items;
   }
   // The header must be followed by another field or the end of the object.
   const next = text.charCodeAt(pos);
   if (next !== COMMA && next !== CLOSE) return undefined;
-  const header = { id: values[0]!, network_id: values[1], device_owner: values[2], device_id: values[3] };
   for (const f of required) if (header[f] === undefined) return undefined;
-  return header;
+  return header as unknown as RecordHeader;
 }

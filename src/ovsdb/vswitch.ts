@@ -313,6 +313,13 @@ export class Vswitch extends EventEmitter {
     return true;
   }
 
+  /** Set keys of an Interface's external_ids (others kept). False if there is no such interface. */
+  async setInterfaceExternalIds(name: string, ids: Record<string, string>): Promise<boolean> {
+    if (!this.interface(name)) return false;
+    const res = await this.transact(mergeMap('Interface', [['name', '==', name]], 'external_ids', ids));
+    return (res.results[0]?.count ?? 0) > 0;
+  }
+
   /** Resolve with the Interface's ofport once ovs-vswitchd has assigned it (> 0). */
   waitForOfport(name: string, timeoutMs = 10_000): Promise<number> {
     return new Promise((resolve, reject) => {

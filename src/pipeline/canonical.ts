@@ -40,6 +40,15 @@ function normAction(a: Action): unknown {
         pause: a.pause ?? false,
         meterId: a.meterId,
       };
+    case 'ct': {
+      // As OVS reads it back: no empty nested list, zone 0 = none, nested set_fields as bits.
+      const { actions, zone, ...rest } = a;
+      return {
+        ...rest,
+        ...(zone !== undefined && zone !== 0 ? { zone } : {}),
+        ...(actions && actions.length > 0 ? { actions: actions.map(normAction) } : {}),
+      };
+    }
     default:
       return a;
   }

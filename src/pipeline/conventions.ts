@@ -19,6 +19,22 @@ export const FLOOD_PORT_KEY = 0;
 export const ROUTER_REG = 'reg13' satisfies FieldName;
 /** reg0 = next hop IPv4 address (u32, host order of the dotted quad) chosen by l3_route. */
 export const NEXTHOP_REG = 'reg0' satisfies FieldName;
+/** reg12[0..15] = conntrack zone of the port whose security groups are being applied (acl stages). */
+export const CT_ZONE_REG = 'reg12' satisfies FieldName;
+/** The zone as a ct() zone source. */
+export const CT_ZONE_FIELD = { field: CT_ZONE_REG, ofs: 0, nbits: 16 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Conntrack
+
+/**
+ * ct_mark bit 0 = blocked: a connection committed while a rule allowed it, whose rule has since
+ * gone (OVN's ct_mark.blocked). Its replies no longer pass; a rule allowing it again clears it.
+ */
+export const CT_MARK_BLOCKED = 0x1;
+/** Conntrack zones the controller hands to ports: 1..65535 (0 is the default zone). */
+export const CT_ZONE_MIN = 1;
+export const CT_ZONE_MAX = 0xffff;
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -110,6 +126,10 @@ export const OWNER_KIND_CODES = {
    * idle timeout. Never in the desired table; `diff` never deletes them (see reactive.ts).
    */
   reactive: 0x06,
+  /** A security group as a remote group (key = group key): its members' address flows. */
+  security_group: 0x07,
+  /** A security group rule (key = rule key): its match and conjunction flows, or a port's flow it allows. */
+  sg_rule: 0x08,
 } as const;
 
 export type OwnerKind = keyof typeof OWNER_KIND_CODES;

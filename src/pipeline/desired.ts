@@ -4,10 +4,14 @@
  * output records which keys changed, so the reconciler can send only those (tracked deltas), or
  * compare everything after a reconnect.
  *
- * Two owners producing the same key is a compiler bug in practice; it is handled
- * deterministically (the smallest owner id wins) so that incremental and full compiles agree.
+ * Two owners may produce the same key only with conjunction clause flows (security group rules
+ * with the same match, a member address shared by two remote groups): those are merged into one
+ * flow carrying every owner's conjunction actions, as OVS needs (OVN's ofctrl does the same).
+ * Any other duplicate is a compiler bug in practice; it is handled deterministically (the
+ * smallest owner id wins) so that incremental and full compiles agree.
  */
 import type { LocalTopology } from './topology.js';
+import type { Action } from '../openflow/types.js';
 import { canonicalInstructions, flowKeyOf, groupValueKey } from './canonical.js';
 import { allOwners, affectedOwners, compileOwner } from './compile/index.js';
 import { decodeCookie, ownerId, type Owner } from './conventions.js';
@@ -24,6 +28,30 @@ function pick<T>(m: Map<string, T> | undefined): T | undefined {
   let bestId: string | undefined;
   for (const id of m.keys()) if (bestId === undefined || id < bestId) bestId = id;
   return m.get(bestId!);
+}
+
+/** The conjunction actions of a clause flow (its only instruction applies only those), else undefined. */
+function conjunctionsOf(f: PipelineFlow): readonly Action[] | undefined {
+  if (f.instructions.length !== 1) return undefined;
+  const i = f.instructions[0];
+  if (i.type !== 'apply_actions' || i.actions.length === 0) return undefined;
+  return i.actions.every((a) => a.type === 'conjunction') ? i.actions : undefined;
+}
+
+/** The flow for one key: one owner's, or the merge of several owners' conjunction clause flows. */
+function pickFlow(m: Map<string, PipelineFlow> | undefined): PipelineFlow | undefined {
+  const first = pick(m);
+  if (!m || m.size < 2 || !first) return first;
+  const merged = new Map<string, Action>();
+  for (const f of m.values()) {
+    const conj = conjunctionsOf(f);
+    if (!conj) return first;
+    for (const a of conj) if (a.type === 'conjunction') merged.set(`${a.id}/${a.clause}/${a.nClauses}`, a);
+  }
+  const actions = [...merged.values()].sort((x, y) =>
+    x.type === 'conjunction' && y.type === 'conjunction' ? x.id - y.id || x.clause - y.clause : 0,
+  );
+  return { ...first, instructions: [{ type: 'apply_actions', actions }] };
 }
 
 export class DesiredTable {
@@ -85,7 +113,7 @@ export class DesiredTable {
   }
 
   flow(key: string): PipelineFlow | undefined {
-    return pick(this.flowsByKey.get(key));
+    return pickFlow(this.flowsByKey.get(key));
   }
   group(id: number): PipelineGroup | undefined {
     return pick(this.groupsById.get(id));

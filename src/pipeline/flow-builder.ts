@@ -18,6 +18,12 @@ export interface FlowSpec {
   readonly goto?: StageName;
   /** OpenFlow 1.3 meter instruction (punts: see PUNT_METERS in conventions.ts). */
   readonly meter?: number;
+  /**
+   * The flow's cookie names this owner instead of the builder's (e.g. a port's flow that a
+   * security group rule allows names the rule, for `wyvern trace`); the flow still belongs to
+   * the builder's owner in the desired table.
+   */
+  readonly cookieOwner?: Owner;
 }
 
 /** `resubmit(,stage)` as an action. */
@@ -25,10 +31,18 @@ export function resubmitTo(name: StageName): Action {
   return { type: 'resubmit', table: stage(name).tableId };
 }
 
-/** Resubmit targets (as stages) inside a list of actions. */
+/** `ct(..., table=stage)`: the conntrack result re-enters the pipeline at that stage. */
+export function ctTo(name: StageName, opts: Omit<Extract<Action, { type: 'ct' }>, 'type' | 'table'> = {}): Action {
+  return { type: 'ct', ...opts, table: stage(name).tableId };
+}
+
+/** Tables a list of actions continues in: resubmit targets and ct() recirculation tables. */
 function resubmitTargets(actions: readonly Action[]): number[] {
   const out: number[] = [];
-  for (const a of actions) if (a.type === 'resubmit' && a.table !== undefined) out.push(a.table);
+  for (const a of actions) {
+    if (a.type === 'resubmit' && a.table !== undefined) out.push(a.table);
+    if (a.type === 'ct' && a.table !== undefined) out.push(a.table);
+  }
   return out;
 }
 
@@ -80,7 +94,7 @@ export class FlowBuilder {
       priority: spec.priority,
       match,
       instructions,
-      cookie: this.cookie,
+      cookie: spec.cookieOwner ? ownerCookie(spec.cookieOwner) : this.cookie,
     };
     this.flowList.push(flow);
     return flow;

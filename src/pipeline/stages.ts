@@ -34,6 +34,7 @@ const ETH: readonly FieldName[] = ['eth_src', 'eth_dst', 'eth_type'];
 const IP4: readonly FieldName[] = ['ipv4_src', 'ipv4_dst', 'ip_proto', 'udp_src', 'udp_dst', 'tcp_src', 'tcp_dst'];
 const ARP: readonly FieldName[] = ['arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha'];
 const IP6: readonly FieldName[] = ['ipv6_src', 'ipv6_dst', 'icmpv6_type', 'icmpv6_code', 'nd_target'];
+
 const LOGICAL: readonly FieldName[] = ['metadata', 'reg14', 'reg15'];
 
 /**
@@ -62,10 +63,32 @@ export const STAGE_DECLS = [
     next: ['acl_egress'],
     miss: { kind: 'drop' },
   },
+  // ---- security groups, from the VM (compile/acl.ts). reg12 = the port's conntrack zone. ----
   {
     name: 'acl_egress',
-    description: 'security groups, egress direction (pass-through for now)',
-    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'ct_state', 'ct_zone', 'ct_mark'],
+    description: 'security groups from the VM: IP of a filtered port → conntrack in its zone (stateful) or the rules (stateless); the rest passes',
+    match: [...LOGICAL, 'eth_type', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type'],
+    next: ['acl_egress_state', 'acl_egress_rules', 'services'],
+    miss: { kind: 'goto', stage: 'services' },
+  },
+  {
+    name: 'acl_egress_state',
+    description: 'after conntrack: invalid → drop; replies and related of allowed connections → pass; blocked → drop; else the rules',
+    match: [...LOGICAL, 'ct_state', 'ct_mark'],
+    next: ['acl_egress_rules', 'services'],
+    miss: { kind: 'goto', stage: 'acl_egress_rules' },
+  },
+  {
+    name: 'acl_egress_rules',
+    description: 'egress rules as conjunctions (port ∈ group, peer ∈ remote group, match); DHCP/ND always; no rule → drop (an established connection is marked blocked)',
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
+    next: ['acl_egress_commit', 'services'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'acl_egress_commit',
+    description: 'an allowed new (or blocked) connection is committed in the port\'s zone, unblocked',
+    match: [...LOGICAL, 'eth_type', 'ct_state', 'ct_mark'],
     next: ['services'],
     miss: { kind: 'goto', stage: 'services' },
   },
@@ -113,13 +136,35 @@ export const STAGE_DECLS = [
     next: ['acl_ingress', 'output_tunnel'],
     miss: { kind: 'drop' },
   },
+  // ---- security groups, to the VM (compile/acl.ts) ----
   {
     name: 'acl_ingress',
-    description: 'security groups, ingress direction (pass-through for now)',
-    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'ct_state', 'ct_zone', 'ct_mark'],
-    next: ['output_local'],
+    description: 'security groups to the VM: IP to a filtered port → conntrack in its zone (stateful) or the rules (stateless); the rest passes',
+    match: [...LOGICAL, 'eth_type', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type'],
+    next: ['acl_ingress_state', 'acl_ingress_rules', 'output_local'],
     miss: { kind: 'goto', stage: 'output_local' },
     groupEntry: true,
+  },
+  {
+    name: 'acl_ingress_state',
+    description: 'after conntrack: invalid → drop; replies and related of allowed connections → pass; blocked → drop; else the rules',
+    match: [...LOGICAL, 'ct_state', 'ct_mark'],
+    next: ['acl_ingress_rules', 'output_local'],
+    miss: { kind: 'goto', stage: 'acl_ingress_rules' },
+  },
+  {
+    name: 'acl_ingress_rules',
+    description: 'ingress rules as conjunctions (port ∈ group, peer ∈ remote group, match); DHCP/ND always; no rule → drop (an established connection is marked blocked)',
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
+    next: ['acl_ingress_commit', 'output_local'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'acl_ingress_commit',
+    description: 'an allowed new (or blocked) connection is committed in the port\'s zone, unblocked',
+    match: [...LOGICAL, 'eth_type', 'ct_state', 'ct_mark'],
+    next: ['output_local'],
+    miss: { kind: 'goto', stage: 'output_local' },
   },
   {
     name: 'output_local',

@@ -70,6 +70,40 @@ export interface PortInfo {
   /** Chassis the port is bound to (binding:host_id), if any. */
   readonly chassis?: string;
   readonly extraDhcpOpts: readonly { readonly optName: string; readonly optValue: string }[];
+  /** Security group ids (enforced when `portSecurityEnabled`; see compile/acl.ts). */
+  readonly securityGroups: readonly string[];
+}
+
+/**
+ * A security group rule (SecurityGroupRuleRecord) as the ACL compiler sees it. Rules only allow:
+ * a packet passes a port's filter when a rule of one of its groups matches it.
+ */
+export interface SecurityRuleInfo {
+  readonly id: string;
+  /** Small integer, unique in the cloud: the rule's conjunction id and cookie key. */
+  readonly key: number;
+  readonly groupId: string;
+  readonly direction: 'ingress' | 'egress';
+  readonly ethertype: 4 | 6;
+  /** IP protocol number (ICMP on an IPv6 rule is 58), null = any. */
+  readonly protocol: number | null;
+  /** Port-based protocols: first/last port; ICMP: type/code (null = any). */
+  readonly portMin: number | null;
+  readonly portMax: number | null;
+  /** The peer's prefix (canonical CIDR), null = any (or see remoteGroupId). */
+  readonly remoteIpPrefix: string | null;
+  /** The peer is any address of a member port of this group. */
+  readonly remoteGroupId: string | null;
+}
+
+export interface SecurityGroupInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly key: number;
+  /** Connections tracked (replies pass without a rule); false: every packet needs a rule. */
+  readonly stateful: boolean;
+  /** Its rules, by key. */
+  readonly rules: readonly SecurityRuleInfo[];
 }
 
 /**
@@ -97,6 +131,8 @@ export type L3Mode = 'proactive' | 'reactive';
 export interface LocalBinding {
   readonly portId: string;
   readonly ofport: number;
+  /** The port's conntrack zone (1..65535), allocated by the controller and kept in OVSDB. */
+  readonly ctZone?: number;
 }
 
 export interface LocalTopology {
@@ -121,4 +157,17 @@ export interface LocalTopology {
   readonly routers?: ReadonlyMap<string, RouterInfo>;
   /** Absent = 'proactive'. */
   readonly l3Mode?: L3Mode;
+  /** Security groups of the local ports, with their rules, by id; absent = none. */
+  readonly securityGroups?: ReadonlyMap<string, SecurityGroupInfo>;
+  /** Every group a rule of `securityGroups` names as its remote group, with its members' addresses. */
+  readonly remoteGroups?: ReadonlyMap<string, RemoteGroupInfo>;
+}
+
+/** A group as a remote group: who its members are, as addresses. */
+export interface RemoteGroupInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly key: number;
+  /** Fixed IPs and allowed address pairs (IPs or CIDRs) of its member ports, sorted, unique. */
+  readonly addresses: readonly string[];
 }

@@ -46,6 +46,14 @@ export class FakeSwitchDb extends EventEmitter implements SwitchDb {
     this.emit('interface');
   }
 
+  setInterfaceExternalIds(name: string, ids: Record<string, string>): Promise<boolean> {
+    const i = this.ifaces.get(name);
+    if (!i) return Promise.resolve(false);
+    this.ifaces.set(name, { ...i, externalIds: { ...i.externalIds, ...ids } });
+    this.emit('interface');
+    return Promise.resolve(true);
+  }
+
   close(): Promise<void> {
     this.closed = true;
     this.removeAllListeners();

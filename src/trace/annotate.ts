@@ -18,6 +18,19 @@ export interface NamedPort extends NamedObject {
   readonly network_id?: string;
   readonly device_owner?: string;
   readonly device_id?: string;
+  readonly security_groups?: readonly string[];
+}
+export interface NamedRule {
+  readonly id: string;
+  readonly key: number;
+  readonly security_group_id: string;
+  readonly direction?: string;
+  readonly ethertype?: string;
+  readonly protocol?: string | null;
+  readonly port_range_min?: number | null;
+  readonly port_range_max?: number | null;
+  readonly remote_ip_prefix?: string | null;
+  readonly remote_group_id?: string | null;
 }
 
 /** Names of the keyed objects, from the store's `/nb/networks|ports|routers/` records. */
@@ -26,6 +39,9 @@ export interface TraceNames {
   readonly ports: ReadonlyMap<number, NamedPort>;
   readonly routers: ReadonlyMap<number, NamedObject>;
   readonly routersById: ReadonlyMap<string, NamedObject>;
+  readonly securityGroups?: ReadonlyMap<number, NamedObject>;
+  readonly securityGroupsById?: ReadonlyMap<string, NamedObject>;
+  readonly rules?: ReadonlyMap<number, NamedRule>;
 }
 
 export const NO_NAMES: TraceNames = { networks: new Map(), ports: new Map(), routers: new Map(), routersById: new Map() };
@@ -34,15 +50,59 @@ export function namesFromRecords(records: {
   readonly networks?: readonly NamedObject[];
   readonly ports?: readonly NamedPort[];
   readonly routers?: readonly NamedObject[];
+  readonly securityGroups?: readonly NamedObject[];
+  readonly rules?: readonly NamedRule[];
 }): TraceNames {
-  const byKey = <T extends NamedObject>(xs: readonly T[] | undefined): Map<number, T> =>
+  const byKey = <T extends { readonly key: number }>(xs: readonly T[] | undefined): Map<number, T> =>
     new Map((xs ?? []).filter((x) => typeof x.key === 'number').map((x) => [x.key, x]));
   return {
     networks: byKey(records.networks),
     ports: byKey(records.ports),
     routers: byKey(records.routers),
     routersById: new Map((records.routers ?? []).map((r) => [r.id, r])),
+    securityGroups: byKey(records.securityGroups),
+    securityGroupsById: new Map((records.securityGroups ?? []).map((g) => [g.id, g])),
+    rules: byKey(records.rules),
   };
+}
+
+/** `security group web`, `security group 1f0c9a2e` (no name), `security group #3` (unknown). */
+export function groupLabel(names: TraceNames, key: number): string {
+  const g = names.securityGroups?.get(key);
+  return g ? `security group ${g.name || shortId(g.id)}` : `security group #${key}`;
+}
+
+function groupLabelById(names: TraceNames, id: string): string {
+  const g = names.securityGroupsById?.get(id);
+  return g ? `security group ${g.name || shortId(g.id)}` : `security group ${shortId(id)}`;
+}
+
+/** What a rule says, the way `openstack security group rule list` shows it. */
+export function ruleText(r: NamedRule): string {
+  const parts = [r.direction ?? '?', r.ethertype ?? ''];
+  parts.push(r.protocol ?? 'any');
+  if (r.port_range_min != null || r.port_range_max != null) {
+    const icmp = r.protocol === 'icmp' || r.protocol === 'icmpv6' || r.protocol === 'ipv6-icmp' || r.protocol === '1' || r.protocol === '58';
+    parts.push(icmp ? `type ${r.port_range_min ?? 'any'} code ${r.port_range_max ?? 'any'}` : `${r.port_range_min}-${r.port_range_max}`);
+  }
+  if (r.remote_ip_prefix) parts.push(`from/to ${r.remote_ip_prefix}`);
+  return parts.filter((p) => p !== '').join(' ');
+}
+
+/** `security group web rule 4c1d2e3f (ingress IPv4 tcp 22-22)`, or `rule #9`. */
+export function ruleLabel(names: TraceNames, key: number): string {
+  const r = names.rules?.get(key);
+  if (!r) return `security group rule #${key}`;
+  const remote = r.remote_group_id ? ` with ${groupLabelById(names, r.remote_group_id)}` : '';
+  return `${groupLabelById(names, r.security_group_id)} rule ${shortId(r.id)} (${ruleText(r)}${remote})`;
+}
+
+/** The groups of a port, e.g. `security groups default, web`. */
+export function portGroupsLabel(names: TraceNames, portKey: number): string {
+  const ids = names.ports.get(portKey)?.security_groups ?? [];
+  if (ids.length === 0) return 'no security group';
+  const labels = ids.map((id) => groupLabelById(names, id).replace(/^security group /, ''));
+  return `security group${ids.length > 1 ? 's' : ''} ${labels.join(', ')}`;
 }
 
 const shortId = (id: string): string => id.slice(0, 8);
@@ -82,6 +142,10 @@ export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId =
       return `reactive flow to ${portLabel(names, owner.key, withId)}`;
     case 'chassis':
       return `chassis #${owner.key}`;
+    case 'security_group':
+      return groupLabel(names, owner.key);
+    case 'sg_rule':
+      return ruleLabel(names, owner.key);
   }
 }
 

@@ -2,7 +2,18 @@
  * Indexes over one LocalTopology snapshot, shared by the compilers. A snapshot is immutable, so
  * the index is cached per snapshot object.
  */
-import type { ChassisInfo, Encap, LocalTopology, NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../topology.js';
+import type {
+  ChassisInfo,
+  Encap,
+  LocalTopology,
+  NetworkInfo,
+  PortInfo,
+  RemoteGroupInfo,
+  RouterInfo,
+  SecurityGroupInfo,
+  SecurityRuleInfo,
+  SubnetInfo,
+} from '../topology.js';
 
 export interface TunnelPath {
   readonly encap: Encap;
@@ -22,6 +33,11 @@ export interface CompileContext {
   readonly routersByNetwork: ReadonlyMap<string, readonly RouterInfo[]>;
   /** Routers listing each port id as an interface. */
   readonly routersByInterface: ReadonlyMap<string, readonly RouterInfo[]>;
+  /** Rules of the local ports' groups by rule key, with their group. */
+  readonly ruleByKey: ReadonlyMap<number, { readonly rule: SecurityRuleInfo; readonly group: SecurityGroupInfo }>;
+  readonly remoteGroupByKey: ReadonlyMap<number, RemoteGroupInfo>;
+  /** Rules (of the local ports' groups) naming each remote group id, by key. */
+  readonly rulesByRemoteGroup: ReadonlyMap<string, readonly SecurityRuleInfo[]>;
 }
 
 const cache = new WeakMap<LocalTopology, CompileContext>();
@@ -63,6 +79,17 @@ export function contextOf(topo: LocalTopology): CompileContext {
     }
   }
   for (const l of routersByNetwork.values()) l.sort((a, b) => a.key - b.key);
+  const ruleByKey = new Map<number, { rule: SecurityRuleInfo; group: SecurityGroupInfo }>();
+  const rulesByRemoteGroup = new Map<string, SecurityRuleInfo[]>();
+  for (const g of topo.securityGroups?.values() ?? []) {
+    for (const r of g.rules) {
+      ruleByKey.set(r.key, { rule: r, group: g });
+      if (r.remoteGroupId !== null) push(rulesByRemoteGroup, r.remoteGroupId, r);
+    }
+  }
+  for (const l of rulesByRemoteGroup.values()) l.sort((a, b) => a.key - b.key);
+  const remoteGroupByKey = new Map<number, RemoteGroupInfo>();
+  for (const g of topo.remoteGroups?.values() ?? []) remoteGroupByKey.set(g.key, g);
   const ctx: CompileContext = {
     topo,
     networkByKey,
@@ -72,6 +99,9 @@ export function contextOf(topo: LocalTopology): CompileContext {
     routerByKey,
     routersByNetwork,
     routersByInterface,
+    ruleByKey,
+    remoteGroupByKey,
+    rulesByRemoteGroup,
   };
   cache.set(topo, ctx);
   return ctx;

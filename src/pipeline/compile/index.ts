@@ -9,6 +9,9 @@
  *   router:<key>   the router's l2_lookup entry, ARP for its addresses, l3_input, l3_route,
  *                  reactive miss (see l3.ts); nothing unless admin up with an interface on a
  *                  network present here
+ *   sg_rule:<key>  a security group rule's match clause and conj_id flows (acl.ts); the port
+ *                  owners carry the port clause and the rules compiled onto the port
+ *   security_group:<key>  a remote group's member address clauses (acl.ts)
  * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
  * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
  */
@@ -16,6 +19,7 @@ import type { LocalTopology } from '../topology.js';
 import { PIPELINE_OWNER, ownerId, type Owner } from '../conventions.js';
 import { FlowBuilder } from '../flow-builder.js';
 import type { OwnerOutput } from '../flow.js';
+import { compileAclPipeline, compilePortAcl, compileRemoteGroupAcl, compileRuleAcl } from './acl.js';
 import { compileClassify } from './classify.js';
 import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
 import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
@@ -33,6 +37,7 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
     case 'pipeline':
       compileMissFlows(b);
       compileTunnelClassify(b, ctx);
+      compileAclPipeline(b);
       break;
     case 'network': {
       const net = ctx.networkByKey.get(owner.key);
@@ -62,6 +67,7 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
       compileArpResponder(b, port, net, ofport !== undefined);
       if (ofport !== undefined) {
         compilePortSecurity(b, port);
+        compilePortAcl(b, ctx, port);
         compileDhcpPunt(b, ctx, port, net);
         compileTunnelInPort(b, ctx, port, net);
         compileEgressLocal(b, port, net, ofport);
@@ -73,10 +79,51 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
     case 'router':
       compileRouter(b, ctx, owner.key);
       break;
+    case 'sg_rule':
+      compileRuleAcl(b, ctx, owner.key);
+      break;
+    case 'security_group':
+      compileRemoteGroupAcl(b, ctx, owner.key);
+      break;
     case 'chassis':
+    case 'reactive':
       break;
   }
   return b.build();
+}
+
+/**
+ * Security groups: a group that changed (its record or any of its rules) → its rules (old and
+ * new), the remote groups they name (their address flows carry the rules' conjunctions) and the
+ * local ports in it (their port clause lists the rules); a remote group whose members' addresses
+ * changed → its address flows. Port changes are handled with the other port changes.
+ */
+function addSecurityOwners(prev: LocalTopology, next: LocalTopology, add: (o: Owner) => void): void {
+  const remoteIds = new Set<string>();
+  for (const id of new Set([...(prev.securityGroups?.keys() ?? []), ...(next.securityGroups?.keys() ?? [])])) {
+    const a = prev.securityGroups?.get(id);
+    const b = next.securityGroups?.get(id);
+    if (a === b) continue;
+    for (const r of [...(a?.rules ?? []), ...(b?.rules ?? [])]) {
+      add({ kind: 'sg_rule', key: r.key });
+      if (r.remoteGroupId !== null) remoteIds.add(r.remoteGroupId);
+    }
+    for (const topo of [prev, next]) {
+      for (const l of topo.local.values()) {
+        const p = topo.ports.get(l.portId);
+        if (p?.securityGroups.includes(id)) add({ kind: 'port', key: p.key });
+      }
+    }
+  }
+  for (const id of new Set([...(prev.remoteGroups?.keys() ?? []), ...(next.remoteGroups?.keys() ?? [])])) {
+    if (prev.remoteGroups?.get(id) !== next.remoteGroups?.get(id)) remoteIds.add(id);
+  }
+  for (const id of remoteIds) {
+    const a = prev.remoteGroups?.get(id);
+    const b = next.remoteGroups?.get(id);
+    if (a) add({ kind: 'security_group', key: a.key });
+    if (b) add({ kind: 'security_group', key: b.key });
+  }
 }
 
 /** Do two views count the same interfaces (same records) on network `netId`? */
@@ -92,6 +139,8 @@ export function allOwners(topo: LocalTopology): Owner[] {
   for (const n of topo.networks.values()) out.push({ kind: 'network', key: n.key });
   for (const p of topo.ports.values()) out.push({ kind: 'port', key: p.key });
   for (const r of topo.routers?.values() ?? []) out.push({ kind: 'router', key: r.key });
+  for (const g of topo.securityGroups?.values() ?? []) for (const r of g.rules) out.push({ kind: 'sg_rule', key: r.key });
+  for (const g of topo.remoteGroups?.values() ?? []) out.push({ kind: 'security_group', key: g.key });
   return out;
 }
 
@@ -145,7 +194,7 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     const b = next.ports.get(id);
     const la = prev.local.get(id);
     const lb = next.local.get(id);
-    if (a === b && la?.ofport === lb?.ofport) continue;
+    if (a === b && la?.ofport === lb?.ofport && la?.ctZone === lb?.ctZone) continue;
     for (const r of [...(pc.routersByInterface.get(id) ?? []), ...(nc.routersByInterface.get(id) ?? [])]) {
       touchedRouters.add(r.id);
     }
@@ -223,6 +272,7 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
       for (const p of nc.portsByNetwork.get(netId) ?? []) add({ kind: 'port', key: p.key });
     }
   }
+  addSecurityOwners(prev, next, add);
   for (const id of allPortsOf) {
     for (const p of pc.portsByNetwork.get(id) ?? []) add({ kind: 'port', key: p.key });
     for (const p of nc.portsByNetwork.get(id) ?? []) add({ kind: 'port', key: p.key });

@@ -22,7 +22,7 @@ const subnet: SubnetInfo = {
 const port: PortInfo = {
   id: 'p1', name: 'vm1', key: 11, networkId: 'net1', macAddress: 'fa:16:3e:11:22:33',
   fixedIps: [{ subnetId: 'sub1', ipAddress: '10.1.0.5' }], adminStateUp: true, portSecurityEnabled: true,
-  allowedAddressPairs: [], deviceOwner: 'compute:nova', deviceId: 'vm1', chassis: 'hv1', extraDhcpOpts: [],
+  allowedAddressPairs: [], deviceOwner: 'compute:nova', deviceId: 'vm1', chassis: 'hv1', extraDhcpOpts: [], securityGroups: [],
 };
 
 function clientPacket(type: number, extra: DhcpOption[] = [], mac = port.macAddress, ciaddr = '0.0.0.0'): Buffer {

@@ -4,15 +4,14 @@ import { resourceKey } from '../../../src/model/keys.js';
 import { encodeRecord } from '../../../src/model/record-codec.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE } from '../../../src/model/records.js';
 import { MemoryStore } from '../../../src/store/memory.js';
+import { groupRec, networkRec, portRec, routerRec, ruleRec, subnetRec } from '../../support/nb-records.js';
 
-type Coll = 'networks' | 'subnets' | 'ports' | 'routers';
+type Coll = 'networks' | 'subnets' | 'ports' | 'routers' | 'security-groups' | 'security-group-rules';
 
 const put = async (store: MemoryStore, coll: Coll, rec: Record<string, unknown>, text = encodeRecord(rec)): Promise<void> => {
   await store.txn({ compare: [], success: [{ type: 'put', key: resourceKey(coll, rec.id as string), value: text }] });
 };
-const port = (id: string, network_id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id, name: id, 'binding:profile': {}, network_id, device_owner: 'compute:nova', device_id: '', fixed_ips: [], ...extra,
-});
+const port = (id: string, network_id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...portRec(id, network_id), ...extra });
 
 /** Wait until the cache reflects `revision` (all watch events up to it applied). */
 async function caughtUp(cache: NbCache, store: MemoryStore): Promise<void> {
@@ -33,10 +32,10 @@ describe('NbCache: what a chassis holds', () => {
   async function cloud(): Promise<void> {
     store = new MemoryStore();
     for (const n of ['A', 'B', 'C']) {
-      await put(store, 'networks', { id: n, name: n });
-      await put(store, 'subnets', { id: `s${n}`, network_id: n, cidr: '10.0.0.0/24' });
+      await put(store, 'networks', { ...networkRec(n) });
+      await put(store, 'subnets', { ...subnetRec(`s${n}`, n) });
     }
-    await put(store, 'routers', { id: 'R', name: 'r' });
+    await put(store, 'routers', { ...routerRec('R') });
     await put(store, 'ports', port('local', 'A'));
     await put(store, 'ports', port('riA', 'A', { device_owner: DEVICE_OWNER_ROUTER_INTERFACE, device_id: 'R' }));
     await put(store, 'ports', port('riC', 'C', { device_owner: DEVICE_OWNER_ROUTER_INTERFACE, device_id: 'R' }));
@@ -64,8 +63,8 @@ describe('NbCache: what a chassis holds', () => {
     cache.on('idle', idle);
     const parse = vi.spyOn(JSON, 'parse');
     for (let i = 0; i < 50; i++) await put(store, 'ports', port(`b${i + 2}`, 'B'));
-    await put(store, 'subnets', { id: 'sB2', network_id: 'B', cidr: '10.1.0.0/24' });
-    await put(store, 'networks', { id: 'B', name: 'renamed' });
+    await put(store, 'subnets', { ...subnetRec('sB2', 'B', '10.1.0.0/24') });
+    await put(store, 'networks', { ...networkRec('B'), name: 'renamed' });
     await caughtUp(cache, store);
     expect(parse).not.toHaveBeenCalled();
     expect(changes).not.toHaveBeenCalled();
@@ -100,5 +99,59 @@ describe('NbCache: what a chassis holds', () => {
     for (let i = 0; i < 100 && cache.snapshot().networks.has('B'); i++) await new Promise((r) => setTimeout(r, 5));
     expect([...cache.snapshot().networks.keys()].sort()).toEqual(['A', 'C']);
     expect(cache.snapshot().ports.has('b1')).toBe(false);
+  });
+
+  /** Waits until `check` holds (the cache applies watch events asynchronously). */
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(check()).toBe(true);
+  }
+
+  it('holds the local ports\' groups with their rules, and of a remote group only its record and members', async () => {
+    await cloud();
+    const upd = async (rec: Record<string, unknown>): Promise<void> => put(store, 'ports', rec);
+    await put(store, 'security-groups', { ...groupRec('G') });
+    await put(store, 'security-groups', { ...groupRec('RG') });
+    await put(store, 'security-groups', { ...groupRec('other') });
+    await put(store, 'security-group-rules', { ...ruleRec('g1', 'G', { remote_group_id: 'RG' }) });
+    await put(store, 'security-group-rules', { ...ruleRec('rg1', 'RG') });
+    await put(store, 'security-group-rules', { ...ruleRec('o1', 'other') });
+    await put(store, 'ports', port('m1', 'B', { security_groups: ['RG'] }));
+    await put(store, 'ports', port('m2', 'B', { security_groups: ['other'] }));
+    await caughtUp(cache, store);
+    expect(cache.snapshot().securityGroups.size).toBe(0);
+    // The local port joins G: G, its rule, RG's record and RG's member (not network B, not RG's rules).
+    await upd(port('local', 'A', { security_groups: ['G'] }));
+    await until(() => cache.snapshot().ports.has('m1'));
+    const snap = cache.snapshot();
+    expect([...snap.securityGroups.keys()].sort()).toEqual(['G', 'RG']);
+    expect([...snap.securityGroupRules.keys()]).toEqual(['g1']);
+    expect(snap.networks.has('B')).toBe(false);
+    expect(snap.ports.has('m2')).toBe(false);
+    expect(cache.subjects()).toEqual(expect.arrayContaining(['sg:G', 'sgm:RG']));
+    // A member joining is seen; one leaving is dropped.
+    await put(store, 'ports', port('m2', 'B', { security_groups: ['other', 'RG'] }));
+    await until(() => cache.snapshot().ports.has('m2'));
+    await put(store, 'ports', port('m1', 'B', { security_groups: [] }));
+    await until(() => !cache.snapshot().ports.has('m1'));
+    // The rule goes: the remote group and its members go with it.
+    await store.txn({ compare: [], success: [{ type: 'delete', key: resourceKey('security-group-rules', 'g1') }] });
+    await until(() => !cache.snapshot().ports.has('m2'));
+    expect([...cache.snapshot().securityGroups.keys()]).toEqual(['G']);
+    expect(cache.subjects()).not.toContain('sgm:RG');
+  });
+
+  it('refuses a record that does not decode, says why, and holds nothing for it', async () => {
+    await cloud();
+    const invalid = vi.fn();
+    cache.on('invalid', invalid);
+    // A port on a held network whose fixed_ips is not a list.
+    await put(store, 'ports', port('bad', 'A', { fixed_ips: 'oops' }));
+    await caughtUp(cache, store);
+    expect(cache.snapshot().ports.has('bad')).toBe(false);
+    expect(invalid).toHaveBeenCalledWith(resourceKey('ports', 'bad'), expect.stringContaining('fixed_ips'));
+    // Mended: kept.
+    await put(store, 'ports', port('bad', 'A'));
+    await until(() => cache.snapshot().ports.has('bad'));
   });
 });

@@ -16,7 +16,10 @@ import type {
   LocalTopology,
   NetworkInfo,
   PortInfo,
+  RemoteGroupInfo,
   RouterInfo,
+  SecurityGroupInfo,
+  SecurityRuleInfo,
   SubnetInfo,
 } from '../../../src/pipeline/topology.js';
 
@@ -52,6 +55,44 @@ export function subnet(id: string, networkId: string, cidr: string, enableDhcp: 
   };
 }
 
+/** A security group rule with Neutron's defaults (any protocol, any peer); `key` is its conj id. */
+export function rule(groupId: string, key: number, direction: 'ingress' | 'egress', extra: Partial<SecurityRuleInfo> = {}): SecurityRuleInfo {
+  return {
+    id: `${groupId}-r${key}`,
+    key,
+    groupId,
+    direction,
+    ethertype: 4,
+    protocol: null,
+    portMin: null,
+    portMax: null,
+    remoteIpPrefix: null,
+    remoteGroupId: null,
+    ...extra,
+  };
+}
+
+export function group(id: string, key: number, rules: readonly SecurityRuleInfo[], stateful = true): SecurityGroupInfo {
+  return { id, name: id, key, stateful, rules: [...rules].sort((a, b) => a.key - b.key) };
+}
+
+/**
+ * The group every fixture port is in unless a test says otherwise: stateless, everything allowed
+ * both ways (its rules compile onto the port: no conntrack, no conjunction), so the L2/L3 tests
+ * see their traffic pass the security group stages.
+ */
+export const OPEN_GROUP = group(
+  'open',
+  900,
+  [
+    rule('open', 9001, 'egress'),
+    rule('open', 9002, 'egress', { ethertype: 6 }),
+    rule('open', 9003, 'ingress'),
+    rule('open', 9004, 'ingress', { ethertype: 6 }),
+  ],
+  false,
+);
+
 export function port(id: string, key: number, networkId: string, subnetId: string, ip: string, chassis?: string, extra: Partial<PortInfo> = {}): PortInfo {
   return {
     id,
@@ -67,6 +108,7 @@ export function port(id: string, key: number, networkId: string, subnetId: strin
     deviceId: `vm-${id}`,
     chassis,
     extraDhcpOpts: [],
+    securityGroups: [OPEN_GROUP.id],
     ...extra,
   };
 }
@@ -84,6 +126,8 @@ export class World {
   tunnelOfport: Partial<Record<Encap, number>> = { geneve: GENEVE_OFPORT };
   routers = new Map<string, RouterInfo>();
   l3Mode: L3Mode = 'proactive';
+  /** Every security group of the cloud, by id (the snapshot keeps those of local ports). */
+  groups = new Map<string, SecurityGroupInfo>([[OPEN_GROUP.id, OPEN_GROUP]]);
 
   static standard(encap: Encap = 'geneve'): World {
     const w = new World();
@@ -156,6 +200,7 @@ export class World {
       deviceOwner: ROUTER_INTERFACE,
       deviceId: routerId,
       portSecurityEnabled: false,
+      securityGroups: [],
     });
     this.addPort(p);
     this.updateRouter(routerId, { interfaces: [...new Set([...r.interfaces, p.id])].sort() });
@@ -178,6 +223,7 @@ export class World {
     w.networks = new Map(this.networks);
     w.subnets = new Map(this.subnets);
     w.routers = new Map(this.routers);
+    w.groups = new Map(this.groups);
     w.l3Mode = this.l3Mode;
     w.tunnelOfport = { ...this.tunnelOfport };
     for (const p of this.ports.values()) w.addPort(p, p.chassis === name ? 200 + p.key : undefined);
@@ -189,8 +235,42 @@ export class World {
     return p;
   }
 
+  setGroup(g: SecurityGroupInfo): void {
+    this.groups.set(g.id, g);
+  }
+  removeGroup(id: string): void {
+    this.groups.delete(id);
+  }
+
+  /** Groups of the local ports, and the remote groups their rules name (as the cache builds them). */
+  private security(): { securityGroups: Map<string, SecurityGroupInfo>; remoteGroups: Map<string, RemoteGroupInfo> } {
+    const securityGroups = new Map<string, SecurityGroupInfo>();
+    for (const id of this.local.keys()) {
+      for (const gid of this.ports.get(id)?.securityGroups ?? []) {
+        const g = this.groups.get(gid);
+        if (g) securityGroups.set(gid, g);
+      }
+    }
+    const remoteGroups = new Map<string, RemoteGroupInfo>();
+    for (const g of securityGroups.values()) {
+      for (const r of g.rules) {
+        const rg = r.remoteGroupId === null ? undefined : this.groups.get(r.remoteGroupId);
+        if (!rg || remoteGroups.has(rg.id)) continue;
+        const addresses = new Set<string>();
+        for (const p of this.ports.values()) {
+          if (!p.securityGroups.includes(rg.id)) continue;
+          for (const f of p.fixedIps) addresses.add(f.ipAddress);
+          for (const a of p.allowedAddressPairs) addresses.add(a.ipAddress);
+        }
+        remoteGroups.set(rg.id, { id: rg.id, name: rg.name, key: rg.key, addresses: [...addresses].sort() });
+      }
+    }
+    return { securityGroups, remoteGroups };
+  }
+
   snapshot(): LocalTopology {
     return {
+      ...this.security(),
       chassis: this.chassis,
       remoteChassis: new Map(this.remoteChassis),
       networks: new Map(this.networks),

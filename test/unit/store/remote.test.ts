@@ -90,7 +90,7 @@ describe('remote leases', () => {
 });
 
 describe('remote routed watches', () => {
-  const portRec = (id: string, net: string): string => encodeRecord({ id, network_id: net, device_owner: '', device_id: '' });
+  const portRec = (id: string, net: string): string => encodeRecord({ id, network_id: net, device_owner: '', device_id: '', security_groups: [] });
   const putPort = async (mem: MemoryStore, id: string, net: string): Promise<number> =>
     (await mem.txn({ compare: [], success: [{ type: 'put', key: resourceKey('ports', id), value: portRec(id, net) }] })).revision;
 

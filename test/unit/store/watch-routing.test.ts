@@ -10,7 +10,7 @@ import { PROGRESS_COALESCE_MS } from '../../../src/store/watch-hub.js';
 type Seen = Array<{ revision: number; keys: string[] }>;
 
 const port = (id: string, network_id: string, extra: Record<string, unknown> = {}): string =>
-  encodeRecord({ id, network_id, device_owner: 'compute:nova', device_id: '', ...extra });
+  encodeRecord({ id, network_id, device_owner: 'compute:nova', device_id: '', security_groups: [], ...extra });
 const put = async (store: MemoryStore, key: string, value: string): Promise<number> =>
   (await store.txn({ compare: [], success: [{ type: 'put', key, value }] })).revision;
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, PROGRESS_COALESCE_MS * 3));
@@ -67,11 +67,17 @@ describe('routed watches (in-process hub): each change reaches the watchers that
   it('what it cannot place goes to everyone; keys outside the routed collections to no routed watcher', async () => {
     store = new MemoryStore();
     const a = await watcher(['net:A']);
+    const g = await watcher(['sg:s1']);
     const odd = resourceKey('ports', 'odd');
     const unknown = await put(store, odd, 'not json');
-    const sg = await put(store, resourceKey('security-groups', 's1'), encodeRecord({ id: 's1' }));
+    const fip = await put(store, resourceKey('floatingips', 'f1'), encodeRecord({ id: 'f1' }));
+    const sgKey = resourceKey('security-groups', 's1');
+    const sg = await put(store, sgKey, encodeRecord({ id: 's1' }));
     await settle();
     expect(a.seen).toEqual([{ revision: unknown, keys: [odd] }, { revision: sg, keys: [] }]);
+    // A security group reaches the holders of its subject only.
+    expect(g.seen.filter((x) => x.keys.length > 0)).toEqual([{ revision: unknown, keys: [odd] }, { revision: sg, keys: [sgKey] }]);
+    expect(g.seen.some((x) => x.revision >= fip && x.keys.length > 0 && x.keys.includes(resourceKey('floatingips', 'f1')))).toBe(false);
   });
 
   it('progress is coalesced; routing can be switched off again', async () => {
