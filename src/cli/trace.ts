@@ -3,12 +3,14 @@ import { parseArgs, flagString, UsageError, type Command } from './command.js';
 import { run } from '../ovs/daemons.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { NETWORKS_PREFIX, PORTS_PREFIX, collectionPrefix } from '../model/keys.js';
-import { explainTrace, namesFromRecords, NO_NAMES, type Explanation, type NamedObject, type NamedPort, type TraceNames } from '../trace/annotate.js';
+import { NETWORKS, PORTS, ROUTERS, SECURITY_GROUP_RULES, SECURITY_GROUPS, type CollectionDecl } from '../model/collections.js';
+import { DecodeError, decodeJson } from '../model/decode.js';
+import type { PortRecord } from '../model/records.js';
+import { explainTrace, namesFromRecords, NO_NAMES, type Explanation, type TraceNames } from '../trace/annotate.js';
 import { parseTrace } from '../trace/parse.js';
 
 const usage = `usage: wyvern trace [--appctl-target PATH] [--bridge br-int] [--nb URL]
-                    [--port NAME_OR_ID --ovsdb TARGET] [--raw] [FLOW]
+                    [--port NAME_OR_ID --ovsdb TARGET] [--ct-next STATES] [--raw] [FLOW]
 
 Runs \`ovs-appctl [-t PATH] ofproto/trace BRIDGE FLOW\` on this chassis' Open vSwitch and explains
 the result in Wyvern's terms: each table by its pipeline stage name, each flow by the logical
@@ -29,7 +31,14 @@ path, e.g.
                         OVS interface, found in OVSDB by external_ids:iface-id) and dl_src (its MAC),
                         before FLOW's own fields; needs --nb and --ovsdb
   --ovsdb TARGET        this chassis' ovsdb-server (unix:PATH or tcp:IP:PORT), for --port
+  --ct-next STATES      conntrack state after each ct() (security groups), '/' between
+                        recirculations, e.g. trk,new/trk,new (a new connection through two
+                        filtered ports) or trk,est,rpl (a reply); default: OVS's trk,new
   --raw                 also print ovs-appctl's own output
+
+Security groups read as "allowed by security group G rule R (ingress IPv4 tcp 22-22)",
+"dropped by security group G of port P (no rule matched)" or "dropped: invalid connection
+state".
 
 Exit status 0 when the packet is delivered somewhere, 1 when it is dropped.`;
 
@@ -42,6 +51,8 @@ export interface TraceOptions {
   readonly port?: string;
   readonly ovsdb?: string;
   readonly flow?: string;
+  /** Conntrack states for successive ct() recirculations, e.g. `trk,est,rpl` (ofproto/trace --ct-next). */
+  readonly ctNext?: readonly string[];
 }
 
 export interface TraceResult {
@@ -50,15 +61,27 @@ export interface TraceResult {
   readonly explanation: Explanation;
 }
 
-async function readNames(store: Store): Promise<{ names: TraceNames; ports: NamedPort[] }> {
-  const values = async <T>(prefix: string): Promise<T[]> =>
-    (await store.range(prefix)).kvs.map((kv) => JSON.parse(kv.value) as T);
-  const [networks, ports, routers] = await Promise.all([
-    values<NamedObject>(NETWORKS_PREFIX),
-    values<NamedPort & { mac_address: string }>(PORTS_PREFIX),
-    values<NamedObject>(collectionPrefix('routers')),
+async function readNames(store: Store): Promise<{ names: TraceNames; ports: PortRecord[] }> {
+  /** The records of a collection that decode (one that does not is left unnamed, not fatal). */
+  const values = async <T>(c: CollectionDecl<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for (const kv of (await store.range(c.prefix)).kvs) {
+      try {
+        out.push(decodeJson(kv.value, c.decode));
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+      }
+    }
+    return out;
+  };
+  const [networks, ports, routers, securityGroups, rules] = await Promise.all([
+    values(NETWORKS),
+    values(PORTS),
+    values(ROUTERS),
+    values(SECURITY_GROUPS),
+    values(SECURITY_GROUP_RULES),
   ]);
-  return { names: namesFromRecords({ networks, ports, routers }), ports };
+  return { names: namesFromRecords({ networks, ports, routers, securityGroups, rules }), ports };
 }
 
 /** Runs the trace and explains it (the I/O half of `wyvern trace`; the pure half is src/trace). */
@@ -74,7 +97,7 @@ export async function traceFlow(opts: TraceOptions): Promise<TraceResult> {
         const matches = read.ports.filter((p) => p.id === opts.port || p.name === opts.port);
         if (matches.length === 0) throw new UsageError(`no port ${opts.port} in the store`);
         if (matches.length > 1) throw new UsageError(`port name ${opts.port} is ambiguous: use its id`);
-        const p = matches[0] as NamedPort & { mac_address: string };
+        const p = matches[0];
         if (!opts.ovsdb) throw new UsageError('--port needs --ovsdb (to find its interface)');
         const iface = (
           await run('ovs-vsctl', [`--db=${opts.ovsdb}`, '--timeout=10', '--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${p.id}`])
@@ -87,7 +110,10 @@ export async function traceFlow(opts: TraceOptions): Promise<TraceResult> {
     }
     if (flow === '') throw new UsageError('FLOW (or --port) is required');
     const target = opts.appctlTarget ? ['-t', opts.appctlTarget] : [];
-    const raw = await run('ovs-appctl', [...target, 'ofproto/trace', opts.bridge ?? 'br-int', flow]);
+    // Each --ct-next gives the conntrack state of the next recirculation (ofproto/trace runs no
+    // connection tracker of its own; without it OVS assumes trk,new).
+    const ctNext = (opts.ctNext ?? []).flatMap((s) => ['--ct-next', s]);
+    const raw = await run('ovs-appctl', [...target, 'ofproto/trace', opts.bridge ?? 'br-int', flow, ...ctNext]);
     return { flow, raw, explanation: explainTrace(parseTrace(raw), names) };
   } finally {
     if (store && !opts.store) await store.close();
@@ -99,7 +125,8 @@ export const traceCommand: Command = {
   summary: 'trace a packet through a chassis switch, explained in ports, networks and routers',
   usage,
   async run(argv) {
-    const args = parseArgs(argv, { values: ['appctl-target', 'bridge', 'nb', 'port', 'ovsdb'], booleans: ['raw'] });
+    const args = parseArgs(argv, { values: ['appctl-target', 'bridge', 'nb', 'port', 'ovsdb', 'ct-next'], booleans: ['raw'] });
+    const ctNext = flagString(args, 'ct-next')?.split('/').filter((x) => x !== '');
     const flow = args.positional.join(',');
     let result: TraceResult;
     try {
@@ -110,6 +137,7 @@ export const traceCommand: Command = {
         port: flagString(args, 'port'),
         ovsdb: flagString(args, 'ovsdb'),
         flow,
+        ...(ctNext ? { ctNext } : {}),
       });
     } catch (err) {
       if (err instanceof UsageError) throw err;

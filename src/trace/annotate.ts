@@ -7,6 +7,30 @@
  */
 import { decodeCookie, decodeGroupId, type Owner } from '../pipeline/conventions.js';
 import { stageOfTable } from '../pipeline/stages.js';
+import { PRIO_ACL_BLOCK_EST, PRIO_ACL_BLOCKED_REPLY, PRIO_ACL_DROP, PRIO_ACL_INVALID, PRIO_ACL_REPLY } from '../pipeline/compile/acl.js';
+
+const ACL_RULES = new Set(['acl_egress_rules', 'acl_ingress_rules']);
+const ACL_STATE = new Set(['acl_egress_state', 'acl_ingress_state']);
+
+/** What a security group flow says about the packet, as a hop of the path (undefined: nothing). */
+function aclHop(names: TraceNames, stageName: string | undefined, step: TraceStep, owner: Owner | undefined): string | undefined {
+  if (stageName === undefined || step.noMatch) return undefined;
+  if (ACL_RULES.has(stageName) && owner?.kind === 'sg_rule') return `allowed by ${ruleLabel(names, owner.key)}`;
+  if (ACL_STATE.has(stageName) && step.priority === PRIO_ACL_REPLY) return 'reply of an allowed connection';
+  return undefined;
+}
+
+/** Why a security group flow dropped the packet (undefined: not a security group drop). */
+function aclDrop(names: TraceNames, stageName: string | undefined, step: TraceStep, owner: Owner | undefined): string | undefined {
+  if (stageName === undefined) return undefined;
+  if (ACL_STATE.has(stageName) && step.priority === PRIO_ACL_INVALID) return 'dropped: invalid connection state';
+  if (ACL_STATE.has(stageName) && step.priority === PRIO_ACL_BLOCKED_REPLY) return 'dropped: its connection is no longer allowed by any rule';
+  if (ACL_RULES.has(stageName) && owner?.kind === 'port' && (step.priority === PRIO_ACL_DROP || step.priority === PRIO_ACL_BLOCK_EST)) {
+    return `dropped by ${portGroupsLabel(names, owner.key)} of ${portLabel(names, owner.key)} (no rule matched)`;
+  }
+  if (ACL_RULES.has(stageName) && step.noMatch) return 'dropped by security groups (no rule matched)';
+  return undefined;
+}
 import type { ParsedTrace, TraceAction, TraceStep } from './parse.js';
 
 export interface NamedObject {
@@ -261,6 +285,11 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
     lines.push(head);
     if (stageOfTable(step.table)?.name === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
     const sets = doActions(step.actions, indent);
+    const acl = aclHop(names, stageOfTable(step.table)?.name, step, owner);
+    if (acl) {
+      lines.push(`${indent}    → ${acl}`);
+      push(acl);
+    }
     // Ingress port first, then its network, then the router: reads in the packet's order.
     const inport = sets.get('reg14');
     if (inport) push(portLabel(names, inport));
@@ -275,8 +304,9 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
   if (dropped && delivered.length === 0) {
     const where = last ? stageLabel(last.table) : 'the first table';
     const lastOwner = last?.cookie === undefined ? undefined : decodeCookie(last.cookie);
+    const acl = last ? aclDrop(names, stageOfTable(last.table)?.name, last, lastOwner) : undefined;
     const why = !last || last.noMatch ? 'no flow' : last.priority === 0 ? 'miss flow' : ownerLabel(names, lastOwner);
-    end = `drop in ${where} (${why})`;
+    end = acl ?? `drop in ${where} (${why})`;
   } else if (destinations.length === 1) {
     end = destinations[0];
   } else {

@@ -30,6 +30,7 @@ describe('wyvern trace on real Open vSwitch', () => {
   let vm2: Port;
   let vm3: Port;
   let gw: Port;
+  let vm4: Port;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'wyvern-trace-'));
@@ -53,6 +54,12 @@ describe('wyvern trace on real Open vSwitch', () => {
     vm1 = await api.create('port', { network_id: blue.id, name: 'vm1' });
     vm2 = await api.create('port', { network_id: red.id, name: 'vm2' });
     vm3 = await api.create('port', { network_id: blue.id, name: 'vm3' });
+    const { security_group: web } = await api.call<{ security_group: { id: string } }>('POST', '/security-groups', { security_group: { name: 'web' } });
+    await api.call('POST', '/security-group-rules', {
+      security_group_rule: { security_group_id: web.id, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 },
+    });
+    vm4 = await api.create('port', { network_id: blue.id, name: 'vm4', security_groups: [web.id] });
+    await ovs.hv1.vsctl('add-port', 'br-int', 'vm4', '--', 'set', 'Interface', 'vm4', `external_ids:iface-id=${vm4.id}`);
     await ovs.hv1.vsctl('add-port', 'br-int', 'vm1', '--', 'set', 'Interface', 'vm1', `external_ids:iface-id=${vm1.id}`);
     await ovs.hv2.vsctl('add-port', 'br-int', 'vm2', '--', 'set', 'Interface', 'vm2', `external_ids:iface-id=${vm2.id}`);
     await ovs.hv2.vsctl('add-port', 'br-int', 'vm3', '--', 'set', 'Interface', 'vm3', `external_ids:iface-id=${vm3.id}`);
@@ -80,7 +87,9 @@ describe('wyvern trace on real Open vSwitch', () => {
       return t.explanation.summary.includes('tunnel to') ? t : undefined;
     }, 20_000, 'vm1 → vm3 through the tunnel');
     expect(r.flow).toMatch(new RegExp(`^in_port=vm1,dl_src=${mac(vm1)},`));
-    expect(r.explanation.summary).toBe('port vm1 → network blue → port vm3 (tunnel to 198.51.100.12)');
+    expect(r.explanation.summary).toMatch(
+      /^port vm1 → network blue → allowed by security group default rule [0-9a-f]{8} \(egress IPv4 any\) → port vm3 \(tunnel to 198\.51\.100\.12\)$/,
+    );
     expect(r.explanation.lines.some((l) => /^\[\d+\] l2_lookup: port vm3 \(/.test(l))).toBe(true);
   });
 
@@ -92,7 +101,9 @@ describe('wyvern trace on real Open vSwitch', () => {
       });
       return t.explanation.summary.includes('tunnel to') ? t : undefined;
     }, 20_000, 'vm1 → vm2 routed');
-    expect(r.explanation.summary).toBe('port vm1 → network blue → router r1 → network red → port vm2 (tunnel to 198.51.100.12)');
+    expect(r.explanation.summary).toMatch(
+      /^port vm1 → network blue → allowed by security group default rule [0-9a-f]{8} \(egress IPv4 any\) → router r1 → network red → port vm2 \(tunnel to 198\.51\.100\.12\)$/,
+    );
   });
 
   it('runs as `wyvern trace` and exits 1 on a drop', async () => {
@@ -113,5 +124,34 @@ describe('wyvern trace on real Open vSwitch', () => {
     expect(code).toBe(1);
     expect(out.join('')).toContain('path: port vm1 → network blue → drop in port_sec_in (miss flow)');
     expect(out.join('')).toContain('datapath actions: drop');
+  });
+
+  describe('security groups', () => {
+    const tcpTo = (port: number) => `dl_dst=${mac(vm4)},tcp,nw_src=${ip(vm1)},nw_dst=${ip(vm4)},tp_dst=${port}`;
+    const trace = (flow: string, ctNext: string[]) =>
+      waitFor(async () => {
+        const t = await traceFlow({ appctlTarget: target(), nb: url, port: 'vm1', ovsdb: ovs.hv1.dbTarget, flow, ctNext });
+        return t.explanation.summary.includes('security group web') || t.explanation.summary.includes('connection') ? t : undefined;
+      }, 20_000, `trace ${flow}`);
+
+    it('names the rule that allowed a new connection on each side', async () => {
+      const r = await trace(tcpTo(22), ['trk,new', 'trk,new']);
+      expect(r.explanation.summary).toMatch(
+        /^port vm1 → network blue → allowed by security group default rule [0-9a-f]{8} \(egress IPv4 any\) → allowed by security group web rule [0-9a-f]{8} \(ingress IPv4 tcp 22-22\) → port vm4$/,
+      );
+    });
+
+    it('names the groups of the port that dropped it', async () => {
+      const r = await trace(tcpTo(80), ['trk,new', 'trk,new']);
+      expect(r.explanation.dropped).toBe(true);
+      expect(r.explanation.summary).toMatch(/→ dropped by security group web of port vm4 \(no rule matched\)$/);
+    });
+
+    it('says a reply passes as a reply, and an invalid packet is dropped for its state', async () => {
+      const reply = await trace(tcpTo(80), ['trk,est,rpl', 'trk,est,rpl']);
+      expect(reply.explanation.summary).toMatch(/^port vm1 → network blue → reply of an allowed connection → port vm4$/);
+      const inv = await trace(tcpTo(22), ['trk,inv']);
+      expect(inv.explanation.summary).toMatch(/→ dropped: invalid connection state$/);
+    });
   });
 });
