@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVm, findVm } from '../../../src/sandbox/vm.js';
-import { eventually, exec, pings, restartController, startCloud, vmIp, type Cloud } from './helpers.js';
+import { eventually, exec, restartController, startCloud, vmIp, type Cloud } from './helpers.js';
 
 interface Rule {
   direction: 'ingress' | 'egress';
