@@ -242,6 +242,16 @@ export class World {
     this.groups.delete(id);
   }
 
+  private readonly remoteInfos = new Map<string, RemoteGroupInfo>();
+  /** The same object while the group and its addresses are the same (as the cache keeps them). */
+  private remoteInfo(g: SecurityGroupInfo, addresses: string[]): RemoteGroupInfo {
+    const hit = this.remoteInfos.get(g.id);
+    if (hit && hit.key === g.key && hit.name === g.name && hit.addresses.join() === addresses.join()) return hit;
+    const info = { id: g.id, name: g.name, key: g.key, addresses };
+    this.remoteInfos.set(g.id, info);
+    return info;
+  }
+
   /** Groups of the local ports, and the remote groups their rules name (as the cache builds them). */
   private security(): { securityGroups: Map<string, SecurityGroupInfo>; remoteGroups: Map<string, RemoteGroupInfo> } {
     const securityGroups = new Map<string, SecurityGroupInfo>();
@@ -262,7 +272,7 @@ export class World {
           for (const f of p.fixedIps) addresses.add(f.ipAddress);
           for (const a of p.allowedAddressPairs) addresses.add(a.ipAddress);
         }
-        remoteGroups.set(rg.id, { id: rg.id, name: rg.name, key: rg.key, addresses: [...addresses].sort() });
+        remoteGroups.set(rg.id, this.remoteInfo(rg, [...addresses].sort()));
       }
     }
     return { securityGroups, remoteGroups };

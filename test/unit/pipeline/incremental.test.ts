@@ -14,7 +14,8 @@ import {
   type PipelineMessage,
 } from '../../../src/pipeline/index.js';
 import type { HostRoute, LocalTopology } from '../../../src/pipeline/topology.js';
-import { World, network, port, router, subnet } from './fixture.js';
+import type { SecurityRuleInfo } from '../../../src/pipeline/topology.js';
+import { World, group, network, port, router, rule, subnet } from './fixture.js';
 import { newSwitchTable, switchFor } from './harness.js';
 
 type Op =
@@ -41,7 +42,23 @@ type Op =
   | { k: 'routes'; id: RouterId; which: 0 | 1 | 2 }
   | { k: 'ifaceMac'; id: RouterId; net: string; n: number }
   | { k: 'ifaceAdmin'; id: RouterId; net: string }
-  | { k: 'l3Mode' };
+  | { k: 'l3Mode' }
+  | { k: 'groups'; id: string; which: number }
+  | { k: 'rule'; group: 'web' | 'db'; which: number }
+  | { k: 'stateful'; group: 'web' | 'db' }
+  | { k: 'zone'; id: string; zone: number };
+
+/** Rules the random ops toggle in groups web and db (keys 500 + index). */
+const RULES: ((g: string) => SecurityRuleInfo)[] = [
+  (g) => rule(g, 500, 'ingress', { protocol: 6, portMin: 22, portMax: 22 }),
+  (g) => rule(g, 501, 'ingress', { protocol: 1, portMin: 8 }),
+  (g) => rule(g, 502, 'ingress', { protocol: 6, portMin: 1000, portMax: 2000, remoteGroupId: 'db' }),
+  (g) => rule(g, 503, 'egress', { remoteIpPrefix: '10.3.0.0/24' }),
+  (g) => rule(g, 504, 'ingress', { protocol: 17, portMin: 5000, portMax: 5001, remoteGroupId: 'web' }),
+  (g) => rule(g, 505, 'egress'),
+  (g) => rule(g, 506, 'ingress', { ethertype: 6, protocol: 58, remoteGroupId: 'db' }),
+];
+const GROUP_SETS: string[][] = [['open'], ['web'], ['web', 'db'], ['db'], []];
 
 type RouterId = 'rA' | 'rB';
 /** rA may attach blue, green, violet; rB red, green, violet (a router never gets overlapping subnets). */
@@ -95,6 +112,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('ifaceMac' as const), id: routerArb, net: fc.constantFrom(...NETS), n: fc.integer({ min: 0x70, max: 0x71 }) }),
   fc.record({ k: fc.constant('ifaceAdmin' as const), id: routerArb, net: fc.constantFrom(...NETS) }),
   fc.record({ k: fc.constant('l3Mode' as const) }),
+  fc.record({ k: fc.constant('groups' as const), id: fc.constantFrom(...PORT_IDS), which: fc.integer({ min: 0, max: GROUP_SETS.length - 1 }) }),
+  fc.record({ k: fc.constant('rule' as const), group: fc.constantFrom('web' as const, 'db' as const), which: fc.integer({ min: 0, max: RULES.length - 1 }) }),
+  fc.record({ k: fc.constant('stateful' as const), group: fc.constantFrom('web' as const, 'db' as const) }),
+  fc.record({ k: fc.constant('zone' as const), id: fc.constantFrom(...PORT_IDS), zone: fc.integer({ min: 1, max: 3 }) }),
 );
 
 /** The standard cloud plus router rA on blue and green (so plain port ops interact with routing). */
@@ -102,6 +123,14 @@ function routedWorld(): World {
   const w = World.standard();
   applyOp(w, { k: 'attach', id: 'rA', net: 'blue' });
   applyOp(w, { k: 'attach', id: 'rA', net: 'green' });
+  // Security groups in play from the start: local ports in web / db, a remote member of db.
+  applyOp(w, { k: 'rule', group: 'web', which: 0 });
+  applyOp(w, { k: 'rule', group: 'web', which: 2 });
+  applyOp(w, { k: 'rule', group: 'db', which: 4 });
+  applyOp(w, { k: 'groups', id: 'b1', which: 1 });
+  applyOp(w, { k: 'groups', id: 'b2', which: 2 });
+  applyOp(w, { k: 'groups', id: 'b3', which: 3 });
+  applyOp(w, { k: 'zone', id: 'b1', zone: 1 });
   return w;
 }
 
@@ -208,6 +237,27 @@ function applyOp(w: World, op: Op): void {
     case 'l3Mode':
       w.l3Mode = w.l3Mode === 'proactive' ? 'reactive' : 'proactive';
       return;
+    case 'groups':
+      if (has(op.id)) w.updatePort(op.id, { securityGroups: GROUP_SETS[op.which] });
+      return;
+    case 'rule': {
+      const g = w.groups.get(op.group) ?? group(op.group, op.group === 'web' ? 601 : 602, []);
+      const r = RULES[op.which](op.group);
+      const key = r.key + (op.group === 'db' ? 100 : 0);
+      const rules = g.rules.some((x) => x.key === key) ? g.rules.filter((x) => x.key !== key) : [...g.rules, { ...r, key }];
+      w.setGroup(group(g.id, g.key, rules, g.stateful));
+      return;
+    }
+    case 'stateful': {
+      const g = w.groups.get(op.group);
+      if (g) w.setGroup({ ...g, stateful: !g.stateful });
+      return;
+    }
+    case 'zone': {
+      const l = w.local.get(op.id);
+      if (l) w.local.set(op.id, { ...l, ctZone: op.zone });
+      return;
+    }
   }
 }
 
