@@ -133,6 +133,7 @@ function missingPrereq(m: Match, f: FieldName): string | undefined {
   if (IP_FIELDS.includes(f) && !isIp) return 'eth_type ip';
   if (f.startsWith('tcp_') && (!isIp || proto !== 6)) return 'ip_proto=6';
   if (f.startsWith('udp_') && (!isIp || proto !== 17)) return 'ip_proto=17';
+  if (f.startsWith('sctp_') && (!isIp || proto !== 132)) return 'ip_proto=132';
   if (f.startsWith('icmpv4_') && (et !== 0x0800 || proto !== 1)) return 'ip_proto=1';
   if (f.startsWith('icmpv6_') && proto !== 58) return 'ip_proto=58';
   return undefined;
