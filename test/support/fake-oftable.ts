@@ -529,12 +529,29 @@ export class FakeOFTable {
     return this.outputsTo(packet, port, expect).length > 0;
   }
 
-  /** The best ordinary (non-clause) flow matching p. */
-  private lookupHard(tableId: number, t: readonly FakeFlow[], p: PacketFields, st: WalkState): FakeFlow | undefined {
+  /**
+   * The flows of a table that match p, as OVS's classifier holds them: flows with an identical
+   * match form one list, highest priority first, and a lookup sees only the head of each list
+   * (the others matter only when the conjunctive-match loop falls back to them).
+   */
+  private matchingLists(t: readonly FakeFlow[], p: PacketFields): FakeFlow[][] {
+    const lists = new Map<string, FakeFlow[]>();
+    for (const f of t) {
+      if (!packetMatches(f, p)) continue;
+      const l = lists.get(f.matchKey);
+      if (l) l.push(f);
+      else lists.set(f.matchKey, [f]);
+    }
+    const out = [...lists.values()];
+    for (const l of out) l.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    return out;
+  }
+
+  /** The best of some ordinary flows, recording ties (OpenFlow leaves them undefined). */
+  private best(tableId: number, flows: readonly FakeFlow[], st: WalkState): FakeFlow | undefined {
     let best: FakeFlow | undefined;
     let ties = 0;
-    for (const f of t) {
-      if (f.conj || !packetMatches(f, p)) continue;
+    for (const f of flows) {
       if (!best || f.priority > best.priority) {
         best = f;
         ties = 0;
@@ -547,20 +564,29 @@ export class FakeOFTable {
     return best;
   }
 
-  /** A table lookup with OVS's conjunctive matches (classifier_lookup__). */
-  private lookup(tableId: number, p: PacketFields, st: WalkState): { flow?: FakeFlow; conjId?: number } {
+  /**
+   * A table lookup with OVS's conjunctive matches (lib/classifier.c classifier_lookup__). With
+   * `allowConj` false (the conj_id lookup), clause flows are skipped — and so are ordinary flows
+   * hidden behind a clause flow of identical match and higher priority, as in OVS.
+   */
+  private lookup(tableId: number, p: PacketFields, st: WalkState, allowConj = true): { flow?: FakeFlow; conjId?: number } {
     const t = this.tables[tableId];
     if (!t) throw new FakeTableError('bad_table', `table ${tableId}`);
-    const hard = this.lookupHard(tableId, t, p, st);
-    const hardPri = hard ? hard.priority : -1;
-    const soft = t.filter((f) => f.conj && f.priority > hardPri && packetMatches(f, p));
-    const levels = [...new Set(soft.map((f) => f.priority))].sort((a, b) => b - a);
-    for (const pri of levels) {
+    const lists = this.matchingLists(t, p);
+    let hard = this.best(tableId, lists.map((l) => l[0]).filter((f) => !f.conj), st);
+    if (!allowConj) return { flow: hard };
+    // Soft matches: [list, index of the clause flow in it].
+    let soft: [FakeFlow[], number][] = lists.filter((l) => l[0].conj).map((l) => [l, 0]);
+    for (;;) {
+      const hardPri = hard ? hard.priority : -1;
+      soft = soft.filter(([l, i]) => l[i].priority > hardPri);
+      if (!soft.length) break;
+      const softPri = Math.max(...soft.map(([l, i]) => l[i].priority));
       // id -> clauses seen (bit k-1) and the clause count of the first flow seen, as OVS keeps it.
       const seen = new Map<number, { bits: bigint; n: number }>();
-      for (const f of soft) {
-        if (f.priority !== pri) continue;
-        for (const c of f.conj!) {
+      for (const [l, i] of soft) {
+        if (l[i].priority !== softPri) continue;
+        for (const c of l[i].conj!) {
           const m = seen.get(c.id) ?? { bits: 0n, n: c.nClauses };
           m.bits |= 1n << BigInt(c.clause - 1);
           seen.set(c.id, m);
@@ -568,10 +594,23 @@ export class FakeOFTable {
       }
       const complete = [...seen].filter(([, m]) => m.bits === (1n << BigInt(m.n)) - 1n).map(([id]) => id).sort((a, b) => a - b);
       for (const id of complete) {
-        const flow = this.lookupHard(tableId, t, { ...p, conj_id: id }, st);
+        const { flow } = this.lookup(tableId, { ...p, conj_id: id }, st, false);
         if (flow) return { flow, conjId: id };
-        st.trace.push({ tableId, priority: pri, conjId: id, pass: st.pass, note: `conjunction(${id}) complete at priority ${pri} but no conj_id=${id} flow: ignored` });
+        st.trace.push({ tableId, priority: softPri, conjId: id, pass: st.pass, note: `conjunction(${id}) complete at priority ${softPri} but no flow found with conj_id=${id}: ignored` });
       }
+      // Fall back to the next lower-priority flow of identical match behind each soft match.
+      const next: [FakeFlow[], number][] = [];
+      for (const [l, i] of soft) {
+        if (l[i].priority !== softPri) {
+          next.push([l, i]);
+          continue;
+        }
+        const lower = l[i + 1];
+        if (!lower) continue;
+        if (lower.conj) next.push([l, i + 1]);
+        else if (!hard || lower.priority > hard.priority) hard = lower;
+      }
+      soft = next;
     }
     return { flow: hard };
   }

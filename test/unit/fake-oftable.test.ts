@@ -437,6 +437,21 @@ describe('FakeOFTable conjunctive matches', () => {
     expect(ports('10.0.0.4')).toEqual([9]); // no conj_id=2 flow: falls back to priority 5
   });
 
+  it('as in OVS, an ordinary flow hidden behind a clause flow of identical match is skipped by the conj_id lookup (checked against ovs-vswitchd)', () => {
+    const t = new FakeOFTable();
+    t.apply([
+      fm('add', 0, 30, { eth_type: 0x0800, ipv4_src: '10.0.0.9' }, [apply(conj(3, 1, 2))]),
+      fm('add', 0, 30, { eth_type: 0x0800, ipv4_dst: B }, [apply(conj(3, 2, 2))]),
+      fm('add', 0, 15, { eth_type: 0x0800, ipv4_dst: B }, [out(4)]),
+      fm('add', 0, 1, {}, [out(5)]),
+    ]);
+    // conjunction 3 completes, has no conj_id flow; the second lookup sees the priority-30 clause
+    // flow (not the priority-15 flow of the same match behind it) and finds only the catch-all.
+    expect(t.walk(ip('10.0.0.9', B)).outputs.map((o) => o.port)).toEqual([5]);
+    // Without the completed conjunction the fallback reaches the hidden flow.
+    expect(t.walk(ip('10.0.0.8', B)).outputs.map((o) => o.port)).toEqual([4]);
+  });
+
   it('validates like OVS', () => {
     const t = new FakeOFTable();
     const add = (ins: Instruction[]): void => t.apply([fm('add', 0, 1, { eth_type: 0x0800 }, ins)]);
