@@ -23,6 +23,8 @@
  *   SYN+ACK, ICMP echo reply or any other non-request that would have to start a connection; an
  *   ICMP type conntrack does not parse (ICMPv6 neighbour discovery included); an ICMP error
  *   whose embedded packet is no connection in that zone or was not sent by the error's destination.
+ *   ICMP errors are v4 types 3, 4, 5, 11, 12 and v6 types 1-4 (OVS also counts source quench and
+ *   redirect); conntrack never starts a connection from an error.
  *   Note that OVS (like Linux by default) lets a TCP ACK without a SYN start a connection
  *   ("mid-stream pickup"): such a packet is +new, not +inv.
  * - +new when no committed entry exists; also for an original-direction packet of a committed
@@ -34,6 +36,10 @@
  * both FINs: a new SYN then starts a fresh connection); sequence windows are not modelled.
  */
 import type { Ipv4Addr, Ipv6Addr } from '../../src/openflow/types.js';
+import { bitsToIpv6, ipv6ToBits } from '../../src/pipeline/fields.js';
+
+/** One spelling per address, so "fd00::1" and "fd00:0::1" are one endpoint. */
+const canon = (a: string | undefined): string | undefined => (a !== undefined && a.includes(':') ? bitsToIpv6(ipv6ToBits(a)) : a);
 
 export const TCP_FLAGS = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20 } as const;
 
@@ -144,8 +150,8 @@ function extract(p: CtPacketView): Extracted {
   const v4 = p.eth_type === 0x0800;
   const v6 = p.eth_type === 0x86dd;
   if (!v4 && !v6) return { ok: false };
-  const src = v4 ? p.ipv4_src : p.ipv6_src;
-  const dst = v4 ? p.ipv4_dst : p.ipv6_dst;
+  const src = canon(v4 ? p.ipv4_src : p.ipv6_src);
+  const dst = canon(v4 ? p.ipv4_dst : p.ipv6_dst);
   const proto = p.ip_proto;
   if (src === undefined || dst === undefined || proto === undefined) return { ok: false };
   const l4 = ports(p, proto);
@@ -162,8 +168,8 @@ function extract(p: CtPacketView): Extracted {
   if (!(v4 ? ICMP4_ERRORS : ICMP6_ERRORS).has(type)) return { ok: false };
   const inner = p.icmp_inner;
   if (!inner) return { ok: false };
-  const isrc = v4 ? inner.ipv4_src : inner.ipv6_src;
-  const idst = v4 ? inner.ipv4_dst : inner.ipv6_dst;
+  const isrc = canon(v4 ? inner.ipv4_src : inner.ipv6_src);
+  const idst = canon(v4 ? inner.ipv4_dst : inner.ipv6_dst);
   // The error must go back to whoever sent the embedded packet.
   if (isrc === undefined || idst === undefined || isrc !== dst) return { ok: false };
   const il4 = ports(inner, inner.ip_proto);

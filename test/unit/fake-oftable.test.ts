@@ -338,6 +338,33 @@ describe('FakeOFTable conntrack', () => {
     expect(t.ctEntries()).toEqual([]);
   });
 
+  it('ipv6: udp and sctp by ports, icmpv6 echo pairs, packet-too-big is related, neighbour discovery is not trackable', () => {
+    const t = new FakeOFTable();
+    const X = 'fd00::1';
+    const Y = 'fd00::2';
+    t.apply([
+      fm('add', 0, 1, { eth_type: 0x86dd }, [apply({ type: 'ct', zone: 9, table: 1 })]),
+      ...[0x21, 0x22, 0x2a, 0x2c, 0x30].map((s) => fm('add', 1, 10, { ct_state: { value: s, mask: 0x3f } }, [out(0x100 | s)])),
+      fm('add', 1, 20, { ct_state: { value: 0x21, mask: 0x3f }, eth_type: 0x86dd, ip_proto: 17 }, [apply({ type: 'ct', commit: true, zone: 9 }, { type: 'output', port: 0x121 })]),
+      fm('add', 1, 20, { ct_state: { value: 0x21, mask: 0x3f }, eth_type: 0x86dd, ip_proto: 132 }, [apply({ type: 'ct', commit: true, zone: 9 }, { type: 'output', port: 0x121 })]),
+      fm('add', 1, 20, { ct_state: { value: 0x21, mask: 0x3f }, eth_type: 0x86dd, ip_proto: 58, icmpv6_type: 128 }, [apply({ type: 'ct', commit: true, zone: 9 }, { type: 'output', port: 0x121 })]),
+    ]);
+    const v6 = (src: string, dst: string, rest: PacketFields): PacketFields => ({ in_port: 1, eth_type: 0x86dd, ipv6_src: src, ipv6_dst: dst, ...rest });
+    const port = (p: PacketFields): unknown => t.walk(p).outputs[0]?.port;
+    expect(port(v6(X, Y, { ip_proto: 17, udp_src: 1, udp_dst: 2 }))).toBe(0x121);
+    expect(port(v6(Y, X, { ip_proto: 17, udp_src: 2, udp_dst: 1 }))).toBe(0x12a);
+    expect(port(v6(X, Y, { ip_proto: 132, sctp_src: 7, sctp_dst: 8 }))).toBe(0x121);
+    expect(port(v6(Y, X, { ip_proto: 132, sctp_src: 8, sctp_dst: 9 }))).toBe(0x121); // another association
+    expect(port(v6(Y, X, { ip_proto: 132, sctp_src: 8, sctp_dst: 7 }))).toBe(0x12a);
+    expect(port(v6(X, Y, { ip_proto: 58, icmpv6_type: 128, icmpv6_code: 0 }))).toBe(0x121);
+    expect(port(v6(Y, X, { ip_proto: 58, icmpv6_type: 129, icmpv6_code: 0 }))).toBe(0x12a);
+    const tooBig = v6('fd00::fe', 'fd00:0:0::1', {
+      ip_proto: 58, icmpv6_type: 2, icmpv6_code: 0, icmp_inner: { ipv6_src: X, ipv6_dst: Y, ip_proto: 17, udp_src: 1, udp_dst: 2 },
+    });
+    expect(port(tooBig)).toBe(0x12c);
+    expect(port(v6(X, 'ff02::1:ff00:2', { ip_proto: 58, icmpv6_type: 135, icmpv6_code: 0, nd_target: Y }))).toBe(0x130);
+  });
+
   it('rejects ct with nested actions but no commit, nested actions other than ct_mark/ct_label, and nat', () => {
     const t = new FakeOFTable();
     const add = (a: Action): void => t.apply([fm('add', 0, 1, { eth_type: 0x0800 }, [apply(a)])]);
