@@ -82,7 +82,66 @@ function icmpMsg(type: number, code: number, rest: Buffer): Buffer {
   m.writeUInt16BE(csum(m), 2);
   return m;
 }
-const eth = (src: string, dst: string, payload: Buffer): Buffer => Buffer.concat([Buffer.from(dst + src + '0800', 'hex'), payload]);
+const eth = (src: string, dst: string, payload: Buffer, type = '0800'): Buffer => Buffer.concat([Buffer.from(dst + src + type, 'hex'), payload]);
+/** IPv6 addresses here are written out in full: 'fd00:0:0:0:0:0:0:1'. */
+const ip6 = (a: string): Buffer => Buffer.from(a.split(':').map((g) => g.padStart(4, '0')).join(''), 'hex');
+function ipv6(src: string, dst: string, next: number, l4: Buffer): Buffer {
+  const h = Buffer.alloc(40);
+  h[0] = 0x60;
+  h.writeUInt16BE(l4.length, 4);
+  h[6] = next;
+  h[7] = 64;
+  ip6(src).copy(h, 8);
+  ip6(dst).copy(h, 24);
+  return Buffer.concat([h, l4]);
+}
+function pseudo6(src: string, dst: string, next: number, len: number): Buffer {
+  const p = Buffer.alloc(40);
+  ip6(src).copy(p, 0);
+  ip6(dst).copy(p, 16);
+  p.writeUInt32BE(len, 32);
+  p[39] = next;
+  return p;
+}
+function udp6(src: string, dst: string, sport: number, dport: number): Buffer {
+  const u = Buffer.alloc(12);
+  u.writeUInt16BE(sport, 0);
+  u.writeUInt16BE(dport, 2);
+  u.writeUInt16BE(12, 4);
+  u.write('ping', 8);
+  u.writeUInt16BE(csum(pseudo6(src, dst, 17, 12), u) || 0xffff, 6);
+  return u;
+}
+function icmp6(src: string, dst: string, type: number, code: number, rest: Buffer): Buffer {
+  const m = Buffer.concat([Buffer.from([type, code, 0, 0]), rest]);
+  m.writeUInt16BE(csum(pseudo6(src, dst, 58, m.length), m), 2);
+  return m;
+}
+/** CRC-32C (Castagnoli), the SCTP checksum. */
+function crc32c(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+/** An SCTP packet with one INIT-like DATA-less chunk header (conntrack reads the ports). */
+function sctpPkt(sport: number, dport: number, tag: number): Buffer {
+  const s = Buffer.alloc(12 + 20);
+  s.writeUInt16BE(sport, 0);
+  s.writeUInt16BE(dport, 2);
+  s.writeUInt32BE(tag, 4);
+  s[12] = 1; // INIT
+  s.writeUInt16BE(20, 14);
+  s.writeUInt32BE(0x11111111, 16); // initiate tag
+  s.writeUInt32BE(65535, 20); // a_rwnd
+  s.writeUInt16BE(1, 24); // outbound streams
+  s.writeUInt16BE(1, 26); // inbound streams
+  s.writeUInt32BE(1, 28); // initial TSN
+  s.writeUInt32LE(crc32c(s), 8);
+  return s;
+}
 
 interface Step {
   readonly name: string;
@@ -118,6 +177,35 @@ function echoStep(name: string, port: number, src: string, dst: string, type: nu
     packet: { in_port: port, eth_type: 0x0800, ipv4_src: src, ipv4_dst: dst, ip_proto: 1, icmpv4_type: type, icmpv4_code: 0 },
   };
 }
+const X6 = 'fd00:0:0:0:0:0:0:1';
+const Y6 = 'fd00:0:0:0:0:0:0:2';
+const R6 = 'fd00:0:0:0:0:0:0:fe';
+const short6 = (a: string): string => a.replace(/:0(:0)+:/, '::');
+function udp6Step(name: string, port: number, src: string, dst: string, sport: number, dport: number): Step {
+  const [ms, md] = macs(port);
+  return {
+    name, port,
+    frame: eth(ms, md, ipv6(src, dst, 17, udp6(src, dst, sport, dport)), '86dd'),
+    packet: { in_port: port, eth_type: 0x86dd, ipv6_src: short6(src), ipv6_dst: short6(dst), ip_proto: 17, udp_src: sport, udp_dst: dport },
+  };
+}
+function icmp6Step(name: string, port: number, src: string, dst: string, type: number, rest: Buffer, inner?: PacketFields['icmp_inner']): Step {
+  const [ms, md] = macs(port);
+  return {
+    name, port,
+    frame: eth(ms, md, ipv6(src, dst, 58, icmp6(src, dst, type, 0, rest)), '86dd'),
+    packet: { in_port: port, eth_type: 0x86dd, ipv6_src: short6(src), ipv6_dst: short6(dst), ip_proto: 58, icmpv6_type: type, icmpv6_code: 0, ...(inner ? { icmp_inner: inner } : {}) },
+  };
+}
+function sctpStep(name: string, port: number, src: string, dst: string, sport: number, dport: number): Step {
+  const [ms, md] = macs(port);
+  return {
+    name, port,
+    frame: eth(ms, md, ipv4(src, dst, 132, sctpPkt(sport, dport, 0))),
+    packet: { in_port: port, eth_type: 0x0800, ipv4_src: src, ipv4_dst: dst, ip_proto: 132, sctp_src: sport, sctp_dst: dport },
+  };
+}
+
 /** An ICMP error from R to `to` about a UDP datagram inner.src → inner.dst. */
 function udpErrorStep(name: string, port: number, to: string, type: number, code: number, inner: { src: string; dst: string; sport: number; dport: number }): Step {
   const [ms, md] = macs(port);
@@ -143,6 +231,8 @@ const CT_FLOWS: FlowMod[] = [
   fm(0, 10, 0x01, { in_port: 1, eth_type: 0x0800 }, [apply({ type: 'set_field', field: 'reg12', value: 1 }, { type: 'ct', zone: ZONE, table: 1 })]),
   fm(0, 10, 0x02, { in_port: 2, eth_type: 0x0800 }, [apply({ type: 'set_field', field: 'reg12', value: 1 }, { type: 'ct', zone: ZONE, table: 1 })]),
   fm(0, 10, 0x03, { in_port: 3, eth_type: 0x0800 }, [apply({ type: 'set_field', field: 'reg12', value: 2 }, { type: 'ct', zone: ZONE, table: 1 })]),
+  fm(0, 10, 0x04, { in_port: 1, eth_type: 0x86dd }, [apply({ type: 'set_field', field: 'reg12', value: 1 }, { type: 'ct', zone: ZONE, table: 1 })]),
+  fm(0, 10, 0x05, { in_port: 2, eth_type: 0x86dd }, [apply({ type: 'set_field', field: 'reg12', value: 1 }, { type: 'ct', zone: ZONE, table: 1 })]),
   ...STATES.map((s) => fm(1, 100, 0x100 | s, { ct_state: { value: s, mask: 0x3f } }, [apply({ type: 'resubmit', table: 2 })])),
   fm(1, 1, 0x1ff, {}, [apply({ type: 'resubmit', table: 2 })]),
   fm(2, 100, 0x200, { ct_state: { value: 0x30, mask: 0x30 } }, []),
@@ -152,6 +242,9 @@ const CT_FLOWS: FlowMod[] = [
     [0x210, { eth_type: 0x0800, ip_proto: 6, tcp_dst: 22 }],
     [0x211, { eth_type: 0x0800, ip_proto: 17 }],
     [0x212, { eth_type: 0x0800, ip_proto: 1, icmpv4_type: 8 }],
+    [0x213, { eth_type: 0x0800, ip_proto: 132 }],
+    [0x214, { eth_type: 0x86dd, ip_proto: 17 }],
+    [0x215, { eth_type: 0x86dd, ip_proto: 58, icmpv6_type: 128 }],
   ].map(([cookie, m]) =>
     fm(2, 50, cookie as number, { ...(m as Match), ct_state: { value: 0x21, mask: 0x21 } }, [
       apply({ type: 'ct', commit: true, zone: ZONE, actions: [{ type: 'set_field', field: 'ct_mark', value: 5 }] }, { type: 'output', port: 5 }),
@@ -185,6 +278,19 @@ const CT_STEPS: Step[] = [
   echoStep('icmp echo request (new, committed)', 1, A, B, 8),
   echoStep('icmp echo reply (est, reply)', 2, B, A, 0),
   udpErrorStep('time exceeded about the udp flow (rel, reply)', 2, A, 11, 0, { src: A, dst: B, sport: 5000, dport: 53 }),
+  tcpStep('tcp RST A→B (est)', 1, A, B, 40000, 22, S.rst | S.ack, 1001, 5001),
+  tcpStep('tcp SYN after RST (new connection, committed)', 1, A, B, 40000, 22, S.syn, 3000, 0),
+  tcpStep('its SYN-ACK (est, reply)', 2, B, A, 22, 40000, S.syn | S.ack, 8000, 3001),
+  sctpStep('sctp A→B (new, committed)', 1, A, B, 7, 8),
+  sctpStep('sctp B→A (est, reply)', 2, B, A, 8, 7),
+  udp6Step('udp6 X→Y (new, committed)', 1, X6, Y6, 1, 2),
+  udp6Step('udp6 Y→X (est, reply)', 2, Y6, X6, 2, 1),
+  icmp6Step('icmpv6 echo request (new, committed)', 1, X6, Y6, 128, Buffer.from('12340001', 'hex')),
+  icmp6Step('icmpv6 echo reply (est, reply)', 2, Y6, X6, 129, Buffer.from('12340001', 'hex')),
+  icmp6Step('icmpv6 packet too big about udp6 (rel, reply)', 2, R6, X6, 2,
+    Buffer.concat([Buffer.from('000005dc', 'hex'), ipv6(X6, Y6, 17, udp6(X6, Y6, 1, 2))]),
+    { ipv6_src: short6(X6), ipv6_dst: short6(Y6), ip_proto: 17, udp_src: 1, udp_dst: 2 }),
+  icmp6Step('icmpv6 neighbour solicitation (inv: not trackable)', 1, X6, 'ff02:0:0:0:0:1:ff00:2', 135, Buffer.concat([Buffer.alloc(4), ip6(Y6)])),
 ];
 
 // ---------------------------------------------------------------------------------------------
