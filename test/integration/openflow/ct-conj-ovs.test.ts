@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenFlowChannel, type Outgoing } from '../../../src/openflow/channel.js';
 import type { Action, Instruction, Match } from '../../../src/openflow/types.js';
-import { FakeOFTable, TCP_FLAGS, type PacketFields } from '../../support/fake-oftable.js';
+import { FakeOFTable, TCP_FLAGS, type FakeTableError, type PacketFields } from '../../support/fake-oftable.js';
 import { ovsEnv, type OvsEnv } from './ovs-env.js';
 
 type FlowMod = Extract<Outgoing, { type: 'flow_mod' }>;
@@ -393,6 +393,44 @@ describe('fake table conntrack and conjunction agree with ovs-vswitchd', () => {
     expect(mismatches, `${rows.join('\n')}\n${conntrack}`).toEqual([]);
     // Same committed connections: tcp/22, udp 5000→53 (zones 1 and 2), icmp echo.
     expect(conntrack.split('\n').filter((l) => l.trim()).length).toBe(fake.ctEntries().length);
+  });
+
+  it('what the fake refuses, ovs-vswitchd refuses too (and what it accepts, OVS accepts)', async () => {
+    const bad: [string, Instruction[]][] = [
+      ['ct exec without commit', [apply({ type: 'ct', zone: 1, actions: [{ type: 'set_field', field: 'ct_mark', value: 1 }] })]],
+      ['ct exec of an output', [apply({ type: 'ct', commit: true, zone: 1, actions: [{ type: 'output', port: 1 }] })]],
+      ['conjunction with output', [apply(conj(1, 1, 2), { type: 'output', port: 1 })]],
+      ['conjunction with goto', [apply(conj(1, 1, 2)), { type: 'goto_table', tableId: 21 }]],
+      ['conjunction with 1 clause', [apply(conj(1, 1, 1))]],
+      ['conjunction clause 3 of 2', [apply(conj(1, 3, 2))]],
+    ];
+    const good: [string, Instruction[]][] = [
+      ['ct commit with mark and label loads', [apply({ type: 'ct', commit: true, zone: 1, actions: [{ type: 'load', dst: { field: 'ct_mark', ofs: 0, nbits: 8 }, value: 1n }, { type: 'set_field', field: 'ct_label', value: 2n }] })]],
+      ['two conjunctions and a note', [apply(conj(1, 1, 2), conj(2, 64, 64), { type: 'note', data: Buffer.alloc(6) })]],
+    ];
+    const fake = new FakeOFTable();
+    const rows: string[] = [];
+    for (const [i, [name, ins]] of [...bad, ...good].entries()) {
+      const flow = fm(20, 100 + i, 0x5000 + i, { eth_type: 0x0800, reg3: i }, ins);
+      // Refused = not installed: our encoder refuses it, or OVS answers with an error (Nicira
+      // errors such as NXBAC_BAD_CONJUNCTION come as experimenter errors without a code name).
+      const errName = (x: { errTypeName?: string; errType: number; codeName?: string; code: number; experimenter?: number }): string =>
+        `${x.errTypeName ?? x.errType}/${x.codeName ?? x.code}${x.experimenter === undefined ? '' : ` experimenter 0x${x.experimenter.toString(16)}`}`;
+      const sent = await ch.sendBatch([flow]).then((e) => (e[0] ? errName(e[0].error) : 'sent'), (e: unknown) => `encode error (${String(e).slice(0, 60)})`);
+      await ch.barrier();
+      const there = (await ch.dumpFlows({ tableId: 20 })).some((f) => f.cookie === flow.cookie);
+      const ovsErr = there ? 'ok' : `refused: ${sent}`;
+      let fakeErr = 'ok';
+      try {
+        fake.apply([flow]);
+      } catch (e) {
+        fakeErr = (e as FakeTableError).code;
+      }
+      rows.push(`${name}: ovs ${ovsErr} fake ${fakeErr}`);
+    }
+    const wrong = rows.filter((r, i) => (i < bad.length ? / ovs ok | fake ok$/.test(r) : !/ ovs ok fake ok$/.test(r)));
+    expect(wrong, rows.join('\n')).toEqual([]);
+    expect(rows.slice(0, bad.length).every((r) => !r.includes('refused: sent')), rows.join('\n')).toBe(true);
   });
 
   it('conjunction: ofproto/trace chooses the same flow as the fake in every case', async () => {
