@@ -98,6 +98,8 @@ export const FIELD_DEFS: readonly FieldDef[] = [
   def('tcp_dst', B, 14, 2, true, 'int', ipProto(6)),
   def('udp_src', B, 15, 2, true, 'int', ipProto(17)),
   def('udp_dst', B, 16, 2, true, 'int', ipProto(17)),
+  def('sctp_src', B, 17, 2, true, 'int', ipProto(132)),
+  def('sctp_dst', B, 18, 2, true, 'int', ipProto(132)),
   def('icmpv4_type', B, 19, 1, false, 'int', isIcmpv4),
   def('icmpv4_code', B, 20, 1, false, 'int', isIcmpv4),
   def('arp_op', B, 21, 2, false, 'int', isArp),

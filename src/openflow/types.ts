@@ -43,6 +43,8 @@ interface FixedFieldValueMap {
   tcp_dst: number;
   udp_src: number;
   udp_dst: number;
+  sctp_src: number;
+  sctp_dst: number;
   icmpv4_type: number;
   icmpv4_code: number;
   arp_op: number;

@@ -24,6 +24,8 @@ const FIXED: Partial<Record<FieldName, [Kind, number]>> = {
   tcp_dst: ['num', 16],
   udp_src: ['num', 16],
   udp_dst: ['num', 16],
+  sctp_src: ['num', 16],
+  sctp_dst: ['num', 16],
   icmpv4_type: ['num', 8],
   icmpv4_code: ['num', 8],
   arp_op: ['num', 16],

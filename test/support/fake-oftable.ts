@@ -13,7 +13,19 @@
  * - matches must carry their prerequisites (eth_type, ip_proto), as OVS demands;
  * - instructions run in the fixed order apply → clear → write → write_metadata → goto, goto only
  *   forward; table miss drops; output to the packet's own in_port is dropped unless `in_port`;
- * - group buckets (and `all` groups) run on clones of the packet; resubmit changes persist.
+ * - group buckets (and `all` groups) run on clones of the packet; resubmit changes persist;
+ * - Nicira `ct` (test/support/fake-conntrack.ts: connection table, ct_state rules, TCP flags and
+ *   ICMP error payloads as walk input): the current action list goes on with the packet untracked
+ *   (ct_state/zone/mark/label cleared, as OVS's translation does); with `table`, a copy carrying
+ *   the ct fields is recirculated to that table once the current pass has finished (with a copy
+ *   of the action set), as OVS's datapath does. `commit` creates the entry and applies the nested
+ *   set_field/load on ct_mark/ct_label; nested actions without commit, other nested actions,
+ *   and `nat` are rejected when the flow is added. `ct_clear` clears the ct fields;
+ * - conjunctive matches as OVS's classifier does them: flows whose actions are only
+ *   `conjunction` (and `note`) are clauses; a conjunction whose every clause matched, at a
+ *   priority above the best ordinary match, triggers a second lookup with conj_id set that ignores
+ *   clause flows; if it finds nothing the next completed conjunction (lowest id first — OVS leaves
+ *   the order unspecified) or the next lower clause priority is tried, else the ordinary match.
  */
 import type {
   Action,
@@ -32,8 +44,15 @@ import type {
 } from '../../src/openflow/types.js';
 import { canonicalInstructions, canonicalMatch, groupValueKey, sortInstructions } from '../../src/pipeline/canonical.js';
 import { bitsToValue, fieldWidth, fullMask, matchBits, valueToBits } from '../../src/pipeline/fields.js';
+import { ctStateText, FakeConntrack, type CtEntry, type PacketExtras } from './fake-conntrack.js';
 
-export type PacketFields = { -readonly [K in FieldName]?: FieldValueMap[K] };
+export { TCP_FLAGS, ctStateText, type CtEntry, type IcmpInnerPacket, type PacketExtras } from './fake-conntrack.js';
+
+/**
+ * A packet: OpenFlow field values, plus what only the connection tracker reads (`tcp_flags`,
+ * `icmp_inner`: see PacketExtras). Absent metadata fields (registers, ct_*, ...) read as 0.
+ */
+export type PacketFields = { -readonly [K in FieldName]?: FieldValueMap[K] } & PacketExtras;
 
 export interface OutputRecord {
   readonly port: number | Exclude<PortNo, number>;
@@ -52,6 +71,10 @@ export interface TraceHit {
   readonly match?: Match;
   readonly miss?: boolean;
   readonly note?: string;
+  /** Set on the lookup that a completed conjunctive match decided (the conj_id used). */
+  readonly conjId?: number;
+  /** 0 for the packet's first pass, n for the n-th recirculation (ct with table). */
+  readonly pass?: number;
 }
 
 export interface WalkResult {
@@ -70,7 +93,9 @@ export type FakeTableErrorCode =
   | 'meter_exists'
   | 'loop'
   | 'unsupported'
-  | 'bad_goto';
+  | 'bad_goto'
+  | 'bad_conjunction'
+  | 'bad_ct';
 
 /** A meter_mod body (as the controller sends it). */
 export interface MeterModBody {
@@ -104,6 +129,8 @@ interface FakeFlow {
   instructions: readonly Instruction[];
   readonly cookie: bigint;
   readonly seq: number;
+  /** conjunction actions when the flow is a clause flow (its actions are only conjunction/note). */
+  conj?: readonly { readonly id: number; readonly clause: number; readonly nClauses: number }[];
 }
 
 interface FakeGroup {
@@ -115,6 +142,48 @@ const OFPTT_ALL = 0xff;
 const OFPG_ANY = 0xffffffff;
 const OFPG_ALL = 0xfffffffc;
 const MAX_RESUBMIT_DEPTH = 64;
+const MAX_RECIRCULATIONS = 32;
+const CT_FIELDS = ['ct_state', 'ct_zone', 'ct_mark', 'ct_label'] as const;
+
+/** OVS's rules for conjunction actions; returns the clause list, or undefined for an ordinary flow. */
+function conjunctionsOf(ins: readonly Instruction[]): FakeFlow['conj'] {
+  const all = actionsOf(ins);
+  if (!all.some((a) => a.type === 'conjunction')) return undefined;
+  const only = ins.length === 1 && ins[0].type === 'apply_actions';
+  const other = all.find((a) => a.type !== 'conjunction' && a.type !== 'note');
+  if (!only || other) {
+    throw new FakeTableError('bad_conjunction', `conjunction may be used with note only, not with ${other?.type ?? 'other instructions'}`);
+  }
+  const out: { id: number; clause: number; nClauses: number }[] = [];
+  for (const a of all) {
+    if (a.type !== 'conjunction') continue;
+    if (!Number.isInteger(a.nClauses) || a.nClauses < 2 || a.nClauses > 64) {
+      throw new FakeTableError('bad_conjunction', `conjunction needs 2..64 clauses, not ${a.nClauses}`);
+    }
+    if (!Number.isInteger(a.clause) || a.clause < 1 || a.clause > a.nClauses) {
+      throw new FakeTableError('bad_conjunction', `clause ${a.clause} not in 1..${a.nClauses}`);
+    }
+    if (!Number.isInteger(a.id) || a.id < 0 || a.id > 0xffffffff) throw new FakeTableError('bad_conjunction', `conjunction id ${a.id}`);
+    out.push({ id: a.id, clause: a.clause, nClauses: a.nClauses });
+  }
+  return out;
+}
+
+/** What OVS accepts in a ct action (nested exec actions write ct_mark / ct_label only, and need commit). */
+function checkCt(a: Extract<Action, { type: 'ct' }>): void {
+  if (a.nat !== undefined) throw new FakeTableError('unsupported', 'ct nat is not modelled by the fake table');
+  if (a.alg !== undefined && a.alg !== 0) throw new FakeTableError('unsupported', 'ct alg is not modelled by the fake table');
+  const nested = a.actions ?? [];
+  if (nested.length && !a.commit) throw new FakeTableError('bad_ct', 'ct with nested actions needs commit');
+  for (const n of nested) {
+    const f = n.type === 'set_field' ? n.field : n.type === 'load' ? n.dst.field : undefined;
+    if (f !== 'ct_mark' && f !== 'ct_label') throw new FakeTableError('bad_ct', `ct may only set ct_mark or ct_label, not ${n.type}`);
+  }
+  if (typeof a.zone === 'object' && (a.zone.nbits !== 16 || a.zone.ofs + a.zone.nbits > fieldWidth(a.zone.field))) {
+    throw new FakeTableError('bad_ct', 'ct zone must be a 16-bit subfield');
+  }
+  if (a.table !== undefined && (a.table < 0 || a.table > 254)) throw new FakeTableError('bad_ct', `ct table ${a.table}`);
+}
 
 const IP_FIELDS: FieldName[] = ['ip_proto', 'ip_dscp', 'ip_ecn', 'nw_ttl'];
 
@@ -133,6 +202,7 @@ function missingPrereq(m: Match, f: FieldName): string | undefined {
   if (IP_FIELDS.includes(f) && !isIp) return 'eth_type ip';
   if (f.startsWith('tcp_') && (!isIp || proto !== 6)) return 'ip_proto=6';
   if (f.startsWith('udp_') && (!isIp || proto !== 17)) return 'ip_proto=17';
+  if (f.startsWith('sctp_') && (!isIp || proto !== 132)) return 'ip_proto=132';
   if (f.startsWith('icmpv4_') && (et !== 0x0800 || proto !== 1)) return 'ip_proto=1';
   if (f.startsWith('icmpv6_') && proto !== 58) return 'ip_proto=58';
   return undefined;
@@ -199,6 +269,11 @@ interface WalkState {
   readonly meters: number[];
   depth: number;
   halted: boolean;
+  /** The action set of the pass running now (copied into a recirculated packet). */
+  actionSet: Map<string, Action>;
+  /** Recirculations waiting for the current pass to end. */
+  readonly recirc: { table: number; packet: PacketFields; actionSet: Map<string, Action> }[];
+  pass: number;
 }
 
 export class FakeOFTable {
@@ -206,6 +281,8 @@ export class FakeOFTable {
   private readonly groupTable = new Map<number, FakeGroup>();
   private readonly meterTable = new Map<number, MeterModBody>();
   private seq = 0;
+  /** The switch's connection tracker; kept across walks. */
+  readonly conntrack = new FakeConntrack();
 
   constructor(readonly nTables = 254) {
     this.tables = Array.from({ length: nTables }, () => []);
@@ -257,6 +334,7 @@ export class FakeOFTable {
         if (m.tableId === OFPTT_ALL) throw new FakeTableError('bad_table', 'add to table all');
         checkPrereqs(m.match);
         this.checkInstructions(m.tableId, m.instructions);
+        const conj = conjunctionsOf(m.instructions);
         const flow: FakeFlow = {
           tableId: m.tableId,
           priority: m.priority,
@@ -266,6 +344,7 @@ export class FakeOFTable {
           instructions: m.instructions,
           cookie: m.cookie,
           seq: this.seq++,
+          conj,
         };
         const t = this.tables[m.tableId];
         const i = t.findIndex((f) => f.priority === flow.priority && f.matchKey === flow.matchKey);
@@ -285,6 +364,7 @@ export class FakeOFTable {
             if (hit && cookieOk(f)) {
               this.checkInstructions(ti, m.instructions);
               f.instructions = m.instructions;
+              f.conj = conjunctionsOf(m.instructions);
             }
           }
         }
@@ -350,7 +430,9 @@ export class FakeOFTable {
       if (a.type === 'group' && !this.groupTable.has(a.groupId)) {
         throw new FakeTableError('unknown_group', `flow uses missing group ${a.groupId}`);
       }
+      if (a.type === 'ct') checkCt(a);
     }
+    conjunctionsOf(ins);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -387,14 +469,45 @@ export class FakeOFTable {
   // -------------------------------------------------------------------------------------------
   // Walking packets
 
+  /**
+   * Walks a packet from table 0, then each packet `ct(table=N)` recirculated, in order (the
+   * datapath runs a recirculation after the pass that forked it). Conntrack state persists.
+   */
   walk(packet: PacketFields): WalkResult {
-    const st: WalkState = { outputs: [], trace: [], ambiguous: [], meters: [], depth: 0, halted: false };
+    const st: WalkState = {
+      outputs: [], trace: [], ambiguous: [], meters: [], depth: 0, halted: false, actionSet: new Map(), recirc: [], pass: 0,
+    };
     const p: PacketFields = { ...packet };
     if (p.in_port === undefined) throw new FakeTableError('unsupported', 'packet needs in_port');
-    const actionSet = new Map<string, Action>();
-    this.runTable(0, p, st, actionSet);
-    if (!st.halted) this.execActionSet(actionSet, p, st);
+    this.runPass(0, p, st, new Map());
+    while (st.recirc.length) {
+      const r = st.recirc.shift()!;
+      if (++st.pass > MAX_RECIRCULATIONS) throw new FakeTableError('loop', 'too many recirculations');
+      st.trace.push({ tableId: r.table, pass: st.pass, note: `recirculation ${st.pass}: ct_state=${ctStateText(r.packet.ct_state ?? 0)} ct_zone=${r.packet.ct_zone ?? 0}, resumes at table ${r.table}` });
+      st.halted = false;
+      st.depth = 0;
+      st.meters.length = 0;
+      this.runPass(r.table, r.packet, st, r.actionSet);
+    }
     return { outputs: st.outputs, trace: st.trace, ambiguous: st.ambiguous };
+  }
+
+  private runPass(table: number, p: PacketFields, st: WalkState, actionSet: Map<string, Action>): void {
+    this.runTable(table, p, st, actionSet);
+    if (!st.halted) this.execActionSet(actionSet, p, st);
+  }
+
+  /** Committed conntrack entries, optionally of one zone. */
+  ctEntries(zone?: number): readonly CtEntry[] {
+    return this.conntrack.entries(zone);
+  }
+  /** `ovs-appctl dpctl/flush-conntrack zone=N`: returns the number of entries removed. */
+  flushConntrackZone(zone: number): number {
+    return this.conntrack.flushZone(zone);
+  }
+  /** `ovs-appctl dpctl/flush-conntrack`. */
+  flushConntrack(): number {
+    return this.conntrack.flush();
   }
 
   /** Outputs of a packet to `port` (optionally only those whose fields include `expect`). */
@@ -404,6 +517,7 @@ export class FakeOFTable {
         o.port === port &&
         (!expect ||
           (Object.keys(expect) as FieldName[]).every((f) => {
+            if ((f as string) === 'tcp_flags' || (f as string) === 'icmp_inner') return true;
             const want = expect[f];
             const got = o.packet[f];
             return want === undefined || (got !== undefined && valueToBits(f, got) === valueToBits(f, want));
@@ -415,13 +529,29 @@ export class FakeOFTable {
     return this.outputsTo(packet, port, expect).length > 0;
   }
 
-  private lookup(tableId: number, p: PacketFields, st: WalkState): FakeFlow | undefined {
-    const t = this.tables[tableId];
-    if (!t) throw new FakeTableError('bad_table', `table ${tableId}`);
-    let best: FakeFlow | undefined;
-    let ties = 0;
+  /**
+   * The flows of a table that match p, as OVS's classifier holds them: flows with an identical
+   * match form one list, highest priority first, and a lookup sees only the head of each list
+   * (the others matter only when the conjunctive-match loop falls back to them).
+   */
+  private matchingLists(t: readonly FakeFlow[], p: PacketFields): FakeFlow[][] {
+    const lists = new Map<string, FakeFlow[]>();
     for (const f of t) {
       if (!packetMatches(f, p)) continue;
+      const l = lists.get(f.matchKey);
+      if (l) l.push(f);
+      else lists.set(f.matchKey, [f]);
+    }
+    const out = [...lists.values()];
+    for (const l of out) l.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    return out;
+  }
+
+  /** The best of some ordinary flows, recording ties (OpenFlow leaves them undefined). */
+  private best(tableId: number, flows: readonly FakeFlow[], st: WalkState): FakeFlow | undefined {
+    let best: FakeFlow | undefined;
+    let ties = 0;
+    for (const f of flows) {
       if (!best || f.priority > best.priority) {
         best = f;
         ties = 0;
@@ -434,14 +564,67 @@ export class FakeOFTable {
     return best;
   }
 
+  /**
+   * A table lookup with OVS's conjunctive matches (lib/classifier.c classifier_lookup__). With
+   * `allowConj` false (the conj_id lookup), clause flows are skipped — and so are ordinary flows
+   * hidden behind a clause flow of identical match and higher priority, as in OVS.
+   */
+  private lookup(tableId: number, p: PacketFields, st: WalkState, allowConj = true): { flow?: FakeFlow; conjId?: number } {
+    const t = this.tables[tableId];
+    if (!t) throw new FakeTableError('bad_table', `table ${tableId}`);
+    const lists = this.matchingLists(t, p);
+    let hard = this.best(tableId, lists.map((l) => l[0]).filter((f) => !f.conj), st);
+    if (!allowConj) return { flow: hard };
+    // Soft matches: [list, index of the clause flow in it].
+    let soft: [FakeFlow[], number][] = lists.filter((l) => l[0].conj).map((l) => [l, 0]);
+    for (;;) {
+      const hardPri = hard ? hard.priority : -1;
+      soft = soft.filter(([l, i]) => l[i].priority > hardPri);
+      if (!soft.length) break;
+      const softPri = Math.max(...soft.map(([l, i]) => l[i].priority));
+      // id -> clauses seen (bit k-1) and the clause count of the first flow seen, as OVS keeps it.
+      const seen = new Map<number, { bits: bigint; n: number }>();
+      for (const [l, i] of soft) {
+        if (l[i].priority !== softPri) continue;
+        for (const c of l[i].conj!) {
+          const m = seen.get(c.id) ?? { bits: 0n, n: c.nClauses };
+          m.bits |= 1n << BigInt(c.clause - 1);
+          seen.set(c.id, m);
+        }
+      }
+      const complete = [...seen].filter(([, m]) => m.bits === (1n << BigInt(m.n)) - 1n).map(([id]) => id).sort((a, b) => a - b);
+      for (const id of complete) {
+        const { flow } = this.lookup(tableId, { ...p, conj_id: id }, st, false);
+        if (flow) return { flow, conjId: id };
+        st.trace.push({ tableId, priority: softPri, conjId: id, pass: st.pass, note: `conjunction(${id}) complete at priority ${softPri} but no flow found with conj_id=${id}: ignored` });
+      }
+      // Fall back to the next lower-priority flow of identical match behind each soft match.
+      const next: [FakeFlow[], number][] = [];
+      for (const [l, i] of soft) {
+        if (l[i].priority !== softPri) {
+          next.push([l, i]);
+          continue;
+        }
+        const lower = l[i + 1];
+        if (!lower) continue;
+        if (lower.conj) next.push([l, i + 1]);
+        else if (!hard || lower.priority > hard.priority) hard = lower;
+      }
+      soft = next;
+    }
+    return { flow: hard };
+  }
+
   private runTable(tableId: number, p: PacketFields, st: WalkState, actionSet: Map<string, Action>): void {
     if (st.halted) return;
-    const f = this.lookup(tableId, p, st);
+    const { flow: f, conjId } = this.lookup(tableId, p, st);
+    const pass = st.pass ? { pass: st.pass } : {};
     if (!f) {
-      st.trace.push({ tableId, miss: true });
+      st.trace.push({ tableId, miss: true, ...pass });
       return;
     }
-    st.trace.push({ tableId, priority: f.priority, cookie: f.cookie, match: f.match });
+    st.trace.push({ tableId, priority: f.priority, cookie: f.cookie, match: f.match, ...(conjId === undefined ? {} : { conjId }), ...pass });
+    st.actionSet = actionSet;
     let gotoTable: number | undefined;
     for (const i of sortInstructions(f.instructions)) {
       if (st.halted) return;
@@ -544,10 +727,52 @@ export class FakeOFTable {
         }
         case 'note':
           break;
+        case 'ct':
+          this.execCt(a, p, st, tableId);
+          break;
+        case 'ct_clear':
+          for (const f of CT_FIELDS) delete p[f];
+          break;
+        case 'conjunction':
+          // Never executed by OVS: a clause flow only takes part in lookups.
+          break;
         default:
           throw new FakeTableError('unsupported', `action ${a.type}`);
       }
     }
+  }
+
+  private execCt(a: Extract<Action, { type: 'ct' }>, p: PacketFields, st: WalkState, tableId: number): void {
+    checkCt(a);
+    const zone = typeof a.zone === 'object' ? Number(((fieldBits(p, a.zone.field) ?? 0n) >> BigInt(a.zone.ofs)) & 0xffffn) : (a.zone ?? 0);
+    let setMark: { value: number; mask: number } | undefined;
+    let setLabel: { value: bigint; mask: bigint } | undefined;
+    for (const n of a.actions ?? []) {
+      if (n.type === 'set_field' && n.field === 'ct_mark') setMark = { value: n.value, mask: 0xffffffff };
+      else if (n.type === 'set_field' && n.field === 'ct_label') setLabel = { value: n.value, mask: (1n << 128n) - 1n };
+      else if (n.type === 'load') {
+        const mask = ((1n << BigInt(n.dst.nbits)) - 1n) << BigInt(n.dst.ofs);
+        const value = (n.value << BigInt(n.dst.ofs)) & mask;
+        if (n.dst.field === 'ct_mark') {
+          const prev = setMark ?? { value: 0, mask: 0 };
+          setMark = { value: Number((BigInt(prev.value) & ~mask) | value), mask: Number(BigInt(prev.mask) | mask) };
+        } else {
+          const prev = setLabel ?? { value: 0n, mask: 0n };
+          setLabel = { value: (prev.value & ~mask) | value, mask: prev.mask | mask };
+        }
+      }
+    }
+    const r = this.conntrack.execute(p, { zone, commit: a.commit ?? false, force: a.force ?? false, setMark, setLabel });
+    const what = `ct(${a.commit ? 'commit,' : ''}zone=${zone}${a.table === undefined ? '' : `,table=${a.table}`})`;
+    if (a.table !== undefined) {
+      const copy: PacketFields = { ...p, ct_state: r.state, ct_zone: r.zone, ct_mark: r.mark, ct_label: r.label };
+      st.recirc.push({ table: a.table, packet: copy, actionSet: new Map(st.actionSet) });
+      st.trace.push({ tableId, pass: st.pass, note: `${what}: ${ctStateText(r.state)}, a clone recirculates to table ${a.table}` });
+    } else {
+      st.trace.push({ tableId, pass: st.pass, note: `${what}: ${ctStateText(r.state)}${a.commit && r.entry ? ', committed' : ''}` });
+    }
+    // The ct_* fields exist only in the recirculated pass: the current packet is untracked now.
+    for (const f of CT_FIELDS) delete p[f];
   }
 
   private writeBits(p: PacketFields, field: FieldName, ofs: number, nbits: number, value: bigint): void {

@@ -65,6 +65,20 @@ const CASES: { name: string; flow: FlowMod; ofctl: string[]; dumpedMatch?: Match
     ofctl: ['udp', 'tp_src=53', 'tp_dst=0x40/0xfff0', 'aa:bb:cc:dd:ee:ff->eth_src', '1.2.3.4->ip_src', 'IN_PORT'],
   },
   {
+    name: 'sctp over IPv4: ports, masked sctp_dst, set_field',
+    flow: fm(1, 22, 0x10dn, { eth_type: IP, ip_proto: 132, sctp_src: 5000, sctp_dst: { value: 0x0b00, mask: 0xff00 } }, [
+      apply({ type: 'set_field', field: 'sctp_dst', value: 6000 }, { type: 'output', port: 1 }),
+    ]),
+    ofctl: ['sctp', 'tp_src=5000', 'tp_dst=0xb00/0xff00', 'set_field:6000->sctp_dst', 'output:1'],
+  },
+  {
+    name: 'sctp over IPv6',
+    flow: fm(1, 23, 0x10en, { eth_type: IPV6, ip_proto: 132, sctp_src: { value: 0x1000, mask: 0xf000 }, sctp_dst: 80 }, [
+      apply({ type: 'output', port: 2 }),
+    ]),
+    ofctl: ['sctp6', 'tp_src=0x1000/0xf000', 'tp_dst=80'],
+  },
+  {
     name: 'icmp, LOCAL and CONTROLLER outputs',
     flow: fm(1, 12, 0x103n, { eth_type: IP, ip_proto: 1, icmpv4_type: 8, icmpv4_code: 0 }, [
       apply(
