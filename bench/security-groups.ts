@@ -13,6 +13,7 @@
  *    security off (no filter), interleaved in one run. Goal: ≥ 90% of the no-filter figures.
  * Prints the machine, a table, and one final line `RESULT {json}`.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -170,7 +171,7 @@ interface DataplaneResult {
 async function dataplane(): Promise<DataplaneResult> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wyvern-bench-sgdp-'));
   const sbDir = path.join(root, 'sb');
-  const servers: { kill: (s: string) => void }[] = [];
+  const servers: ChildProcess[] = [];
   try {
     log('sandbox up (2 chassis)');
     const state = await up({ dir: sbDir, chassis: 2, apiPort: 0, store: 'sqlite' });
@@ -187,7 +188,6 @@ async function dataplane(): Promise<DataplaneResult> {
     for (const n of ['oa', 'ob']) {
       await api.call('PUT', `/ports/${findVm(state, n).portId}`, { port: { security_groups: [], port_security_enabled: false } });
     }
-    const { spawn } = await import('node:child_process');
     for (const n of ['fb', 'ob']) {
       servers.push(spawn('ip', ['netns', 'exec', vms[n].ns, 'iperf3', '-s'], { stdio: 'ignore' }));
       servers.push(spawn('ip', ['netns', 'exec', vms[n].ns, 'python3', '-c', ACCEPT_PY], { stdio: 'ignore' }));
