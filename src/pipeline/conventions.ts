@@ -289,6 +289,7 @@ export const ETH_TYPE_IPV6 = 0x86dd;
 export const IP_PROTO_ICMP = 1;
 export const IP_PROTO_TCP = 6;
 export const IP_PROTO_UDP = 17;
+export const IP_PROTO_SCTP = 132;
 export const IP_PROTO_ICMPV6 = 58;
 export const ARP_OP_REQUEST = 1;
 export const ARP_OP_REPLY = 2;

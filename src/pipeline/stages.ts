@@ -81,7 +81,7 @@ export const STAGE_DECLS = [
   {
     name: 'acl_egress_rules',
     description: 'egress rules as conjunctions (port ∈ group, peer ∈ remote group, match); DHCP/ND always; no rule → drop (an established connection is marked blocked)',
-    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'sctp_src', 'sctp_dst', 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
     next: ['acl_egress_commit', 'services'],
     miss: { kind: 'drop' },
   },
@@ -155,7 +155,7 @@ export const STAGE_DECLS = [
   {
     name: 'acl_ingress_rules',
     description: 'ingress rules as conjunctions (port ∈ group, peer ∈ remote group, match); DHCP/ND always; no rule → drop (an established connection is marked blocked)',
-    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
+    match: [...LOGICAL, ...ETH, ...IP4, ...IP6, 'sctp_src', 'sctp_dst', 'icmpv4_type', 'icmpv4_code', 'ct_state', 'conj_id'],
     next: ['acl_ingress_commit', 'output_local'],
     miss: { kind: 'drop' },
   },

@@ -41,6 +41,7 @@ import {
   IP_PROTO_ICMP,
   IP_PROTO_ICMPV6,
   IP_PROTO_TCP,
+  IP_PROTO_SCTP,
   IP_PROTO_UDP,
   type Owner,
 } from '../conventions.js';
@@ -263,7 +264,8 @@ function addressMatch(addr: string, v: 4 | 6, dir: Direction): Match {
 /**
  * The rule's own match, as one or more flows (a port range is several masked matches): ethertype,
  * protocol, destination port range or ICMP type/code, remote prefix. Empty when the data plane
- * cannot match it exactly (ports of DCCP/UDP-Lite: the rule allows nothing, see docs/api.md).
+ * cannot match it exactly (OVS has no DCCP/UDP-Lite port fields: such a rule with ports allows
+ * nothing, see docs/api.md).
  */
 export function ruleMatches(r: SecurityRuleInfo, dir: Direction): Match[] {
   const base: Match = { eth_type: ethType(r), ...prefixMatch(r, dir) };
@@ -278,7 +280,7 @@ export function ruleMatches(r: SecurityRuleInfo, dir: Direction): Match[] {
     return [m as Match];
   }
   if (r.portMin === null && r.portMax === null) return [proto];
-  const field = r.protocol === IP_PROTO_TCP ? 'tcp_dst' : r.protocol === IP_PROTO_UDP ? 'udp_dst' : undefined;
+  const field = r.protocol === IP_PROTO_TCP ? 'tcp_dst' : r.protocol === IP_PROTO_UDP ? 'udp_dst' : r.protocol === IP_PROTO_SCTP ? 'sctp_dst' : undefined;
   if (field === undefined) return [];
   const min = r.portMin ?? r.portMax!;
   const max = r.portMax ?? r.portMin!;
