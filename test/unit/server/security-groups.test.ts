@@ -215,4 +215,34 @@ describe('security groups', () => {
       for (const m of ok) await h.req('DELETE', `/v2.0/ports/${m.body.port.id}`, undefined, P1);
     }
   });
+
+  it('stateful: default true, false on create, refused to flip while a port uses the group; rules get a unique key, freed on delete', async () => {
+    const g = await group('web');
+    expect(g.stateful).toBe(true);
+    const sl = await h.req('POST', '/v2.0/security-groups', { security_group: { name: 'sl', stateful: false } }, P1);
+    expect(sl.status).toBe(201);
+    expect(sl.body.security_group.stateful).toBe(false);
+    const net = await netWithSubnet(h, '10.0.0.0/24', P1);
+    const port = await h.req('POST', '/v2.0/ports', { port: { network_id: net.net, security_groups: [g.id] } }, P1);
+    expect(port.status).toBe(201);
+    const before = await dump();
+    expectFault(await h.req('PUT', `/v2.0/security-groups/${g.id}`, { security_group: { stateful: false } }, P1), 409, 'SecurityGroupInUse');
+    expect(await dump()).toBe(before);
+    const flip = await h.req('PUT', `/v2.0/security-groups/${sl.body.security_group.id}`, { security_group: { stateful: true } }, P1);
+    expect(flip.status).toBe(200);
+    expect(flip.body.security_group.stateful).toBe(true);
+    // Rule keys: internal, unique, released with the rule.
+    const a = await h.req('POST', '/v2.0/security-group-rules', rule(g.id, { protocol: 'tcp', port_range_min: 22 }), P1);
+    const b = await h.req('POST', '/v2.0/security-group-rules', rule(g.id, { protocol: 'tcp', port_range_min: 23 }), P1);
+    expect(a.body.security_group_rule.key).toBeUndefined();
+    const ka = ((await h.store.get(resourceKey('security-group-rules', a.body.security_group_rule.id))) as { value: string }).value;
+    const kb = ((await h.store.get(resourceKey('security-group-rules', b.body.security_group_rule.id))) as { value: string }).value;
+    const keyA = (JSON.parse(ka) as SecurityGroupRuleRecord).key;
+    const keyB = (JSON.parse(kb) as SecurityGroupRuleRecord).key;
+    expect(keyA).toBeGreaterThan(0);
+    expect(keyB).not.toBe(keyA);
+    expect(await h.store.get(`/ipam/security-group-rule-key/${keyA}`)).toBeDefined();
+    expect((await h.req('DELETE', `/v2.0/security-group-rules/${a.body.security_group_rule.id}`, undefined, P1)).status).toBe(204);
+    expect(await h.store.get(`/ipam/security-group-rule-key/${keyA}`)).toBeUndefined();
+  });
 });
