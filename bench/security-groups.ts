@@ -73,7 +73,7 @@ function aclTopology(members: number, rules: number): LocalTopology {
     local: new Map([['vm', { portId: 'vm', ofport: 1, ctZone: 1 }]]),
     tunnelOfport: { geneve: 100 },
     securityGroups: new Map([['G', { id: 'G', name: 'G', key: 1, stateful: true, rules: ruleInfos }]]),
-    remoteGroups: new Map([['RG', { id: 'RG', name: 'RG', key: 2, addresses }]]),
+    groupMembers: new Map(addresses.map((a, i) => [10_000 + i, { key: 10_000 + i, portId: `m${i}`, groups: ['RG'], addresses: [a] }])),
   };
 }
 

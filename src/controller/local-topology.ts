@@ -21,7 +21,7 @@ import type {
   LocalTopology,
   NetworkInfo,
   PortInfo,
-  RemoteGroupInfo,
+  GroupMemberInfo,
   RouterInfo,
   SecurityGroupInfo,
   SecurityRuleInfo,
@@ -170,7 +170,7 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
   for (const [id, r] of nb.routers) {
     routers.set(id, routerInfoOf(r, (interfaces.get(id) ?? []).sort()));
   }
-  const { securityGroups, remoteGroups } = securityOf(nb, ports, local);
+  const { securityGroups, groupMembers } = securityOf(nb, ports, local);
   return {
     chassis: facts.chassis,
     remoteChassis,
@@ -182,19 +182,19 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
     routers,
     l3Mode: facts.l3Mode,
     securityGroups,
-    remoteGroups,
+    groupMembers,
   };
 }
 
 /**
- * The groups of the local ports (with their rules) and the remote groups their rules name (with
- * their members' addresses). Memoized by content, so unchanged groups keep their identity.
+ * The groups of the local ports (with their rules) and the members of the remote groups their
+ * rules name (with their addresses). Memoized, so unchanged groups and members keep identity.
  */
 function securityOf(
   nb: NbSnapshot,
   ports: ReadonlyMap<string, PortInfo>,
   local: ReadonlyMap<string, LocalBinding>,
-): { securityGroups: Map<string, SecurityGroupInfo>; remoteGroups: Map<string, RemoteGroupInfo> } {
+): { securityGroups: Map<string, SecurityGroupInfo>; groupMembers: Map<number, GroupMemberInfo> } {
   const rulesByGroup = new Map<string, SecurityRuleInfo[]>();
   for (const r of nb.securityGroupRules.values()) {
     let l = rulesByGroup.get(r.security_group_id);
@@ -213,23 +213,14 @@ function securityOf(
       for (const r of rules) if (r.remoteGroupId !== null) remoteIds.add(r.remoteGroupId);
     }
   }
-  const addresses = new Map<string, Set<string>>();
-  for (const id of remoteIds) addresses.set(id, new Set());
-  for (const p of nb.ports.values()) {
-    for (const gid of p.security_groups) {
-      const set = addresses.get(gid);
-      if (!set) continue;
-      for (const f of p.fixed_ips) set.add(f.ip_address);
-      for (const a of p.allowed_address_pairs) set.add(a.ip_address);
+  const groupMembers = new Map<number, GroupMemberInfo>();
+  if (remoteIds.size > 0) {
+    for (const p of nb.ports.values()) {
+      const groups = p.security_groups.filter((g) => remoteIds.has(g));
+      if (groups.length > 0) groupMembers.set(p.key, memberInfoOf(p, groups.sort()));
     }
   }
-  const remoteGroups = new Map<string, RemoteGroupInfo>();
-  for (const id of remoteIds) {
-    const g = nb.securityGroups.get(id);
-    if (!g) continue;
-    remoteGroups.set(id, remoteGroupInfoOf(g, [...addresses.get(id)!].sort()));
-  }
-  return { securityGroups, remoteGroups };
+  return { securityGroups, groupMembers };
 }
 
 const groupInfos = new WeakMap<SecurityGroupRecord, { rules: readonly SecurityRuleInfo[]; info: SecurityGroupInfo }>();
@@ -241,13 +232,15 @@ function groupInfoOf(g: SecurityGroupRecord, rules: readonly SecurityRuleInfo[])
   return info;
 }
 
-const remoteInfos = new WeakMap<SecurityGroupRecord, { addresses: string; info: RemoteGroupInfo }>();
-function remoteGroupInfoOf(g: SecurityGroupRecord, addresses: readonly string[]): RemoteGroupInfo {
-  const text = addresses.join(',');
-  const hit = remoteInfos.get(g);
-  if (hit && hit.addresses === text) return hit.info;
-  const info: RemoteGroupInfo = { id: g.id, name: g.name, key: g.key, addresses };
-  remoteInfos.set(g, { addresses: text, info });
+/** A member's info per (port record, its remote groups here). */
+const memberInfos = new WeakMap<PortRecord, { groups: string; info: GroupMemberInfo }>();
+function memberInfoOf(p: PortRecord, groups: readonly string[]): GroupMemberInfo {
+  const text = groups.join(',');
+  const hit = memberInfos.get(p);
+  if (hit && hit.groups === text) return hit.info;
+  const addresses = [...new Set([...p.fixed_ips.map((f) => f.ip_address), ...p.allowed_address_pairs.map((a) => a.ip_address)])].sort();
+  const info: GroupMemberInfo = { key: p.key, portId: p.id, groups, addresses };
+  memberInfos.set(p, { groups: text, info });
   return info;
 }
 

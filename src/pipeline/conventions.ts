@@ -126,8 +126,8 @@ export const OWNER_KIND_CODES = {
    * idle timeout. Never in the desired table; `diff` never deletes them (see reactive.ts).
    */
   reactive: 0x06,
-  /** A security group as a remote group (key = group key): its members' address flows. */
-  security_group: 0x07,
+  /** A member port of a remote group (key = port key): its address flows. */
+  sg_member: 0x07,
   /** A security group rule (key = rule key): its match and conjunction flows, or a port's flow it allows. */
   sg_rule: 0x08,
 } as const;

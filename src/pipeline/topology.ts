@@ -159,15 +159,20 @@ export interface LocalTopology {
   readonly l3Mode?: L3Mode;
   /** Security groups of the local ports, with their rules, by id; absent = none. */
   readonly securityGroups?: ReadonlyMap<string, SecurityGroupInfo>;
-  /** Every group a rule of `securityGroups` names as its remote group, with its members' addresses. */
-  readonly remoteGroups?: ReadonlyMap<string, RemoteGroupInfo>;
+  /**
+   * The member ports (on any network or chassis) of every group a rule of `securityGroups` names
+   * as its remote group, by port key.
+   */
+  readonly groupMembers?: ReadonlyMap<number, GroupMemberInfo>;
 }
 
-/** A group as a remote group: who its members are, as addresses. */
-export interface RemoteGroupInfo {
-  readonly id: string;
-  readonly name: string;
+/** A member of remote groups: the groups, and its addresses. */
+export interface GroupMemberInfo {
+  /** The port's key (its owner `sg_member:<key>`). */
   readonly key: number;
-  /** Fixed IPs and allowed address pairs (IPs or CIDRs) of its member ports, sorted, unique. */
+  readonly portId: string;
+  /** The remote groups (named by rules here) it is a member of, sorted. */
+  readonly groups: readonly string[];
+  /** Its fixed IPs and allowed address pairs (IPs or CIDRs), sorted, unique. */
   readonly addresses: readonly string[];
 }

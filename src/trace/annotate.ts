@@ -166,8 +166,8 @@ export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId =
       return `reactive flow to ${portLabel(names, owner.key, withId)}`;
     case 'chassis':
       return `chassis #${owner.key}`;
-    case 'security_group':
-      return groupLabel(names, owner.key);
+    case 'sg_member':
+      return `remote group member ${portLabel(names, owner.key, withId)}`;
     case 'sg_rule':
       return ruleLabel(names, owner.key);
   }

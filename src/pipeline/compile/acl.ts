@@ -14,7 +14,8 @@
  *                        clause 1  the port is in the rule's group: one flow per port
  *                                  (reg14/reg15 = key) carrying the conjunction of each rule;
  *                        clause 2  (remote-group rules) the peer is a member: one flow per member
- *                                  address (ipv4/ipv6 src or dst), owner security_group:<key>;
+ *                                  address (ipv4/ipv6 src or dst), owner sg_member:<port key>, so
+ *                                  a member joining or leaving changes only its own flows;
  *                        clause n  the rule's match (ethertype, protocol, port range as masked
  *                                  matches, ICMP type/code, remote prefix), owner sg_rule:<key>;
  *                        conj_id = rule key → acl_<dir>_commit (stateful group) or pass
@@ -48,7 +49,7 @@ import {
 import { ipv4Prefix, ipv6Prefix, isIpv6 } from '../fields.js';
 import { ctTo, type FlowBuilder } from '../flow-builder.js';
 import type { StageName } from '../stages.js';
-import type { PortInfo, RemoteGroupInfo, SecurityGroupInfo, SecurityRuleInfo } from '../topology.js';
+import type { PortInfo, SecurityGroupInfo, SecurityRuleInfo } from '../topology.js';
 import { isRouterPort, localOfport, type CompileContext } from './context.js';
 import { portRangeMasks } from './port-range.js';
 
@@ -307,26 +308,27 @@ export function compileRuleAcl(b: FlowBuilder, ctx: CompileContext, ruleKey: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per remote group
+// Per remote group member
 
-/** The member address flows of remote group `key`: clause 2 of every rule naming it. */
-export function compileRemoteGroupAcl(b: FlowBuilder, ctx: CompileContext, groupKey: number): void {
-  const g = ctx.remoteGroupByKey.get(groupKey);
-  if (!g) return;
-  const rules = ctx.rulesByRemoteGroup.get(g.id) ?? [];
+/**
+ * The address flows of one member port of remote groups: clause 2 of every rule naming one of its
+ * groups. (Two members holding the same address produce the same match: the desired table
+ * merges their conjunctions.)
+ */
+export function compileMemberAcl(b: FlowBuilder, ctx: CompileContext, portKey: number): void {
+  const m = ctx.topo.groupMembers?.get(portKey);
+  if (!m) return;
+  const rules = m.groups.flatMap((g) => ctx.rulesByRemoteGroup.get(g) ?? []);
   for (const dir of DIRECTIONS) {
-    for (const [v] of ETH_TYPES) {
-      const rs = rules.filter((r) => r.direction === dir && r.ethertype === v && ruleMatches(r, dir).length > 0);
-      if (rs.length === 0) continue;
-      const actions: Action[] = rs.map((r) => ({ type: 'conjunction', id: r.key, clause: 2, nClauses: 3 }));
-      for (const addr of memberAddresses(g, v)) {
-        const m = addressMatch(addr, v, dir);
-        b.flow(ACL_STAGES[dir].rules, { priority: PRIO_ACL_CONJ, match: { eth_type: v === 4 ? ETH_TYPE_IPV4 : ETH_TYPE_IPV6, ...m }, actions });
+    for (const [v, eth_type] of ETH_TYPES) {
+      const ids = [...new Set(rules.filter((r) => r.direction === dir && r.ethertype === v && ruleMatches(r, dir).length > 0).map((r) => r.key))];
+      if (ids.length === 0) continue;
+      ids.sort((x, y) => x - y);
+      const actions: Action[] = ids.map((id) => ({ type: 'conjunction', id, clause: 2, nClauses: 3 }));
+      for (const addr of m.addresses) {
+        if (isIpv6(addr) !== (v === 6)) continue;
+        b.flow(ACL_STAGES[dir].rules, { priority: PRIO_ACL_CONJ, match: { eth_type, ...addressMatch(addr, v, dir) }, actions });
       }
     }
   }
-}
-
-function memberAddresses(g: RemoteGroupInfo, v: 4 | 6): string[] {
-  return g.addresses.filter((a) => isIpv6(a) === (v === 6));
 }

@@ -8,7 +8,6 @@ import type {
   LocalTopology,
   NetworkInfo,
   PortInfo,
-  RemoteGroupInfo,
   RouterInfo,
   SecurityGroupInfo,
   SecurityRuleInfo,
@@ -35,7 +34,6 @@ export interface CompileContext {
   readonly routersByInterface: ReadonlyMap<string, readonly RouterInfo[]>;
   /** Rules of the local ports' groups by rule key, with their group. */
   readonly ruleByKey: ReadonlyMap<number, { readonly rule: SecurityRuleInfo; readonly group: SecurityGroupInfo }>;
-  readonly remoteGroupByKey: ReadonlyMap<number, RemoteGroupInfo>;
   /** Rules (of the local ports' groups) naming each remote group id, by key. */
   readonly rulesByRemoteGroup: ReadonlyMap<string, readonly SecurityRuleInfo[]>;
 }
@@ -88,8 +86,6 @@ export function contextOf(topo: LocalTopology): CompileContext {
     }
   }
   for (const l of rulesByRemoteGroup.values()) l.sort((a, b) => a.key - b.key);
-  const remoteGroupByKey = new Map<number, RemoteGroupInfo>();
-  for (const g of topo.remoteGroups?.values() ?? []) remoteGroupByKey.set(g.key, g);
   const ctx: CompileContext = {
     topo,
     networkByKey,
@@ -100,7 +96,6 @@ export function contextOf(topo: LocalTopology): CompileContext {
     routersByNetwork,
     routersByInterface,
     ruleByKey,
-    remoteGroupByKey,
     rulesByRemoteGroup,
   };
   cache.set(topo, ctx);

@@ -11,7 +11,7 @@
  *                  network present here
  *   sg_rule:<key>  a security group rule's match clause and conj_id flows (acl.ts); the port
  *                  owners carry the port clause and the rules compiled onto the port
- *   security_group:<key>  a remote group's member address clauses (acl.ts)
+ *   sg_member:<port key>  a remote group member's address clauses (acl.ts)
  * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
  * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
  */
@@ -19,7 +19,7 @@ import type { LocalTopology } from '../topology.js';
 import { PIPELINE_OWNER, ownerId, type Owner } from '../conventions.js';
 import { FlowBuilder } from '../flow-builder.js';
 import type { OwnerOutput } from '../flow.js';
-import { compileAclPipeline, compilePortAcl, compileRemoteGroupAcl, compileRuleAcl } from './acl.js';
+import { compileAclPipeline, compilePortAcl, compileMemberAcl, compileRuleAcl } from './acl.js';
 import { compileClassify } from './classify.js';
 import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
 import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
@@ -82,8 +82,8 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
     case 'sg_rule':
       compileRuleAcl(b, ctx, owner.key);
       break;
-    case 'security_group':
-      compileRemoteGroupAcl(b, ctx, owner.key);
+    case 'sg_member':
+      compileMemberAcl(b, ctx, owner.key);
       break;
     case 'chassis':
     case 'reactive':
@@ -94,9 +94,10 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
 
 /**
  * Security groups: a group that changed (its record or any of its rules) → its rules (old and
- * new), the remote groups they name (their address flows carry the rules' conjunctions) and the
- * local ports in it (their port clause lists the rules); a remote group whose members' addresses
- * changed → its address flows. Port changes are handled with the other port changes.
+ * new), the members of the remote groups they name (their address flows carry the rules'
+ * conjunctions) and the local ports in it (their port clause lists the rules); a member whose
+ * groups or addresses changed → its own address flows only. Port changes are handled with the
+ * other port changes.
  */
 function addSecurityOwners(prev: LocalTopology, next: LocalTopology, add: (o: Owner) => void): void {
   const remoteIds = new Set<string>();
@@ -115,14 +116,14 @@ function addSecurityOwners(prev: LocalTopology, next: LocalTopology, add: (o: Ow
       }
     }
   }
-  for (const id of new Set([...(prev.remoteGroups?.keys() ?? []), ...(next.remoteGroups?.keys() ?? [])])) {
-    if (prev.remoteGroups?.get(id) !== next.remoteGroups?.get(id)) remoteIds.add(id);
+  for (const key of new Set([...(prev.groupMembers?.keys() ?? []), ...(next.groupMembers?.keys() ?? [])])) {
+    if (prev.groupMembers?.get(key) !== next.groupMembers?.get(key)) add({ kind: 'sg_member', key });
   }
-  for (const id of remoteIds) {
-    const a = prev.remoteGroups?.get(id);
-    const b = next.remoteGroups?.get(id);
-    if (a) add({ kind: 'security_group', key: a.key });
-    if (b) add({ kind: 'security_group', key: b.key });
+  if (remoteIds.size === 0) return;
+  for (const topo of [prev, next]) {
+    for (const m of topo.groupMembers?.values() ?? []) {
+      if (m.groups.some((g) => remoteIds.has(g))) add({ kind: 'sg_member', key: m.key });
+    }
   }
 }
 
@@ -140,7 +141,7 @@ export function allOwners(topo: LocalTopology): Owner[] {
   for (const p of topo.ports.values()) out.push({ kind: 'port', key: p.key });
   for (const r of topo.routers?.values() ?? []) out.push({ kind: 'router', key: r.key });
   for (const g of topo.securityGroups?.values() ?? []) for (const r of g.rules) out.push({ kind: 'sg_rule', key: r.key });
-  for (const g of topo.remoteGroups?.values() ?? []) out.push({ kind: 'security_group', key: g.key });
+  for (const m of topo.groupMembers?.values() ?? []) out.push({ kind: 'sg_member', key: m.key });
   return out;
 }
 

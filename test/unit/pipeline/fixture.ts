@@ -16,7 +16,7 @@ import type {
   LocalTopology,
   NetworkInfo,
   PortInfo,
-  RemoteGroupInfo,
+  GroupMemberInfo,
   RouterInfo,
   SecurityGroupInfo,
   SecurityRuleInfo,
@@ -242,18 +242,19 @@ export class World {
     this.groups.delete(id);
   }
 
-  private readonly remoteInfos = new Map<string, RemoteGroupInfo>();
-  /** The same object while the group and its addresses are the same (as the cache keeps them). */
-  private remoteInfo(g: SecurityGroupInfo, addresses: string[]): RemoteGroupInfo {
-    const hit = this.remoteInfos.get(g.id);
-    if (hit && hit.key === g.key && hit.name === g.name && hit.addresses.join() === addresses.join()) return hit;
-    const info = { id: g.id, name: g.name, key: g.key, addresses };
-    this.remoteInfos.set(g.id, info);
+  private readonly memberInfos = new Map<number, GroupMemberInfo>();
+  /** The same object while the member's groups and addresses are the same (as the cache keeps them). */
+  private memberInfo(p: PortInfo, groups: string[]): GroupMemberInfo {
+    const addresses = [...new Set([...p.fixedIps.map((f) => f.ipAddress), ...p.allowedAddressPairs.map((a) => a.ipAddress)])].sort();
+    const hit = this.memberInfos.get(p.key);
+    if (hit && hit.portId === p.id && hit.groups.join() === groups.join() && hit.addresses.join() === addresses.join()) return hit;
+    const info = { key: p.key, portId: p.id, groups, addresses };
+    this.memberInfos.set(p.key, info);
     return info;
   }
 
-  /** Groups of the local ports, and the remote groups their rules name (as the cache builds them). */
-  private security(): { securityGroups: Map<string, SecurityGroupInfo>; remoteGroups: Map<string, RemoteGroupInfo> } {
+  /** Groups of the local ports, and the members of the remote groups their rules name (as the cache builds them). */
+  private security(): { securityGroups: Map<string, SecurityGroupInfo>; groupMembers: Map<number, GroupMemberInfo> } {
     const securityGroups = new Map<string, SecurityGroupInfo>();
     for (const id of this.local.keys()) {
       for (const gid of this.ports.get(id)?.securityGroups ?? []) {
@@ -261,21 +262,14 @@ export class World {
         if (g) securityGroups.set(gid, g);
       }
     }
-    const remoteGroups = new Map<string, RemoteGroupInfo>();
-    for (const g of securityGroups.values()) {
-      for (const r of g.rules) {
-        const rg = r.remoteGroupId === null ? undefined : this.groups.get(r.remoteGroupId);
-        if (!rg || remoteGroups.has(rg.id)) continue;
-        const addresses = new Set<string>();
-        for (const p of this.ports.values()) {
-          if (!p.securityGroups.includes(rg.id)) continue;
-          for (const f of p.fixedIps) addresses.add(f.ipAddress);
-          for (const a of p.allowedAddressPairs) addresses.add(a.ipAddress);
-        }
-        remoteGroups.set(rg.id, this.remoteInfo(rg, [...addresses].sort()));
-      }
+    const remoteIds = new Set<string>();
+    for (const g of securityGroups.values()) for (const r of g.rules) if (r.remoteGroupId !== null && this.groups.has(r.remoteGroupId)) remoteIds.add(r.remoteGroupId);
+    const groupMembers = new Map<number, GroupMemberInfo>();
+    for (const p of this.ports.values()) {
+      const groups = p.securityGroups.filter((g) => remoteIds.has(g)).sort();
+      if (groups.length > 0) groupMembers.set(p.key, this.memberInfo(p, groups));
     }
-    return { securityGroups, remoteGroups };
+    return { securityGroups, groupMembers };
   }
 
   snapshot(): LocalTopology {
