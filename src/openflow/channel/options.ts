@@ -2,6 +2,7 @@
 import { OFP13_VERSION } from '../header.js';
 
 export interface ReconnectOptions {
+  /** First wait (default 100 ms); each next one `factor` (2) times longer, up to `maxMs` (RECONNECT_MAX_MS). */
   readonly initialMs?: number;
   readonly maxMs?: number;
   readonly factor?: number;
@@ -31,6 +32,13 @@ export interface ChannelOptions {
   readonly reconnect?: ReconnectOptions | false;
 }
 
+/**
+ * Longest wait between reconnect attempts (plus up to 20% jitter). Low, because the switch is
+ * local and an attempt costs one failed connect: after ovs-vswitchd restarts, whatever the
+ * outage, forwarding must be back within 2 s (test/integration/faults/vswitchd-kill.test.ts).
+ */
+export const RECONNECT_MAX_MS = 1_000;
+
 /** Options with every default filled in. */
 export type ResolvedChannelOptions = Required<Omit<ChannelOptions, 'reconnect' | 'missSendLen'>> & {
   readonly reconnect: Required<ReconnectOptions> | false;
@@ -51,7 +59,7 @@ export function resolveChannelOptions(options: ChannelOptions, active: boolean):
     reconnect:
       options.reconnect === false || !active
         ? false
-        : { initialMs: 100, maxMs: 5_000, factor: 2, ...(options.reconnect ?? {}) },
+        : { initialMs: 100, maxMs: RECONNECT_MAX_MS, factor: 2, ...(options.reconnect ?? {}) },
   };
 }
 
