@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { OpenFlowChannel, type Outgoing } from '../src/openflow/channel.js';
 import { encodeMessage } from '../src/openflow/codec.js';
 import type { OfMessage } from '../src/openflow/types.js';
+import { OFP_NO_BUFFER, OFPG_ANY } from '../src/openflow/ports.js';
 import { startOvs } from '../src/ovs/daemons.js';
 
 const execFileP = promisify(execFile);
@@ -57,9 +58,9 @@ function flow(i: number): Outgoing {
     idleTimeout: 0,
     hardTimeout: 0,
     flags: {},
-    bufferId: 0xffffffff,
+    bufferId: OFP_NO_BUFFER,
     outPort: 'any',
-    outGroup: 0xffffffff,
+    outGroup: OFPG_ANY,
     match: { eth_type: 0x0800, reg0: (i % 7) + 1, ipv4_dst: ipOf(i) },
     instructions: [
       {
@@ -296,7 +297,7 @@ async function packetRoundTrips(ch: OpenFlowChannel): Promise<PacketInResult> {
       });
       ch.send({
         type: 'packet_out',
-        bufferId: 0xffffffff,
+        bufferId: OFP_NO_BUFFER,
         inPort: 'controller',
         actions: [{ type: 'output', port: 'controller', maxLen: 0xffff }],
         data: frame(tag),

@@ -32,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { LocalController } from '../src/controller/controller.js';
 import { chassisKey, type ChassisRecord } from '../src/model/chassis.js';
 import { OpenFlowChannel } from '../src/openflow/channel.js';
+import { OFP_NO_BUFFER } from '../src/openflow/ports.js';
 import { startOvs, type OvsInstance } from '../src/ovs/daemons.js';
 import { reactiveDeleteAll } from '../src/pipeline/index.js';
 import { NeutronApi } from '../src/server/app.js';
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
           clearTimeout(timer);
           resolve(now - t);
         });
-        g.send({ type: 'packet_out', bufferId: 0xffffffff, inPort: vmbOfport, actions: [{ type: 'output', port: 'table' }],
+        g.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: vmbOfport, actions: [{ type: 'output', port: 'table' }],
           data: udpFrame(vmb.mac_address as string, gw.mac_address as string, '10.1.0.10', destIp(i), tag) });
       });
     const clearReactive = async (): Promise<void> => {
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
           clearTimeout(timer);
           resolve(now - t);
         });
-        r.send({ type: 'packet_out', bufferId: 0xffffffff, inPort: 'controller', actions: [{ type: 'output', port: 'controller', maxLen: 0xffff }],
+        r.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: 'controller', actions: [{ type: 'output', port: 'controller', maxLen: 0xffff }],
           data: udpFrame('02:00:00:00:00:01', '02:00:00:00:00:02', '10.9.0.1', '10.9.0.2', tag) });
       });
     for (let i = 0; i < 200; i++) await floorOnce(2_000);

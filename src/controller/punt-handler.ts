@@ -7,6 +7,7 @@
  */
 import type { Outgoing } from '../openflow/channel.js';
 import type { MessageOf } from '../openflow/types.js';
+import { OFP_NO_BUFFER } from '../openflow/ports.js';
 import {
   decodePunt,
   reactiveFlow,
@@ -21,7 +22,6 @@ import { answerDhcp, DHCP_SERVER_MAC } from './dhcp-responder.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { LocalTopology, PortInfo } from '../pipeline/topology.js';
 
-const OFP_NO_BUFFER = 0xffffffff;
 /** ICMP "network unreachable" (RFC 792), sent when the router has no route. */
 const ICMP_UNREACH_NET = 0;
 

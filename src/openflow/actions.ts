@@ -1,11 +1,11 @@
 // OpenFlow 1.3 action list encode/decode. Nicira experimenter actions live in nicira-actions.ts.
-import type { Action, CodecOptions, FieldName } from './types.js';
+import type { Action, CodecOptions } from './types.js';
 import { BufferReader } from './buffer-reader.js';
 import { BufferWriter } from './buffer-writer.js';
 import { OfDecodeError, OfEncodeError } from './errors.js';
 import { portFromNumber, portToNumber, OFPP_CONTROLLER } from './ports.js';
 import { readOxmEntry, writeOxmEntry } from './oxm.js';
-import { NX_VENDOR_ID, readNxAction, writeNxAction } from './nicira-actions.js';
+import { maskedToLoad, NX_VENDOR_ID, readNxAction, writeNxAction, type NestedActionCodec } from './nicira-actions.js';
 
 export const enum OFPAT {
   OUTPUT = 0,
@@ -20,6 +20,9 @@ export const enum OFPAT {
 
 /** OFPCML_NO_BUFFER: send the whole packet to the controller. */
 export const OFPCML_NO_BUFFER = 0xffff;
+
+/** This module as the codec of the actions nested in Nicira's ct() (see nicira-actions.ts). */
+const NESTED: NestedActionCodec = { write: (w, actions, opts) => writeActions(w, actions, opts), read: (r) => readActions(r) };
 
 export function writeActions(w: BufferWriter, actions: readonly Action[], opts: CodecOptions = {}): void {
   for (const a of actions) writeAction(w, a, opts);
@@ -64,7 +67,7 @@ export function writeAction(w: BufferWriter, a: Action, opts: CodecOptions = {})
       w.bytes(a.raw);
       return;
     default:
-      writeNxAction(w, a, opts);
+      writeNxAction(w, a, opts, NESTED);
   }
 }
 
@@ -112,24 +115,9 @@ export function readAction(r: BufferReader): Action {
     case OFPAT.EXPERIMENTER: {
       const vendor = body.u32();
       if (vendor !== NX_VENDOR_ID) return raw();
-      return readNxAction(body, raw);
+      return readNxAction(body, raw, NESTED);
     }
     default:
       return raw();
   }
-}
-
-/** A masked set_field with a contiguous integer mask expressed as a `load` action, else undefined. */
-export function maskedToLoad(field: FieldName, mv: { value: unknown; mask: unknown }): Action | undefined {
-  const toBig = (x: unknown): bigint | undefined =>
-    typeof x === 'bigint' ? x : typeof x === 'number' ? BigInt(x) : undefined;
-  const value = toBig(mv.value);
-  const mask = toBig(mv.mask);
-  if (value === undefined || mask === undefined || mask === 0n) return undefined;
-  let ofs = 0;
-  while (((mask >> BigInt(ofs)) & 1n) === 0n) ofs++;
-  const shifted = mask >> BigInt(ofs);
-  if ((shifted & (shifted + 1n)) !== 0n) return undefined;
-  const nbits = shifted.toString(2).length;
-  return { type: 'load', dst: { field, ofs, nbits }, value: (value & mask) >> BigInt(ofs) };
 }

@@ -18,6 +18,7 @@ import {
 import { OFP_PORT_LEN, readPortDesc, writePortDesc } from './port-desc.js';
 import { readExperimenter, writeExperimenter } from './experimenter.js';
 import { reasonFromNumber, reasonToNumber } from './reasons.js';
+import { readVersionBitmap, writeVersionBitmap } from './hello.js';
 
 export { OfDecodeError, OfEncodeError } from './errors.js';
 export { frameLength } from './header.js';
@@ -58,7 +59,9 @@ function fromList<T>(list: readonly T[], n: number, what: string): T {
 export function encodeMessage(msg: OfMessage, opts: CodecOptions = {}): Buffer {
   if (msg.type === 'unknown') return Buffer.from(msg.raw);
   const w = new BufferWriter();
-  w.u8(OFP13_VERSION).u8(0).u16(0).u32(msg.xid);
+  // A HELLO's header carries the highest version it offers (OpenFlow 1.3.1 §6.3.1).
+  const version = msg.type === 'hello' && msg.versions.length > 0 ? Math.max(...msg.versions) : OFP13_VERSION;
+  w.u8(version).u8(0).u16(0).u32(msg.xid);
   const type = writeBody(w, msg, opts);
   const out = w.finish();
   if (out.length > 0xffff) throw new OfEncodeError('too_long', `message of ${out.length} bytes exceeds 65535`);
@@ -74,15 +77,7 @@ function multipart(w: BufferWriter, mpType: number, flags: number): void {
 function writeBody(w: BufferWriter, m: OfMessage, opts: CodecOptions): number {
   switch (m.type) {
     case 'hello':
-      if (m.versions.length > 0) {
-        const words = Math.floor(Math.max(...m.versions) / 32) + 1;
-        const bm = new Array<number>(words).fill(0);
-        for (const v of m.versions) bm[Math.floor(v / 32)] |= 1 << v % 32;
-        const start = w.length;
-        w.u16(1).u16(4 + 4 * words);
-        for (const x of bm) w.u32(x >>> 0);
-        w.pad8(start);
-      }
+      writeVersionBitmap(w, m.versions);
       return OFPT.HELLO;
     case 'error':
       w.u16(m.errType);
@@ -267,20 +262,8 @@ function readBody(r: BufferReader, frame: Buffer, version: number, type: number,
   const unknown = (): OfMessage => ({ type: 'unknown', xid, version, msgType: type, raw: Buffer.from(frame) });
   switch (type) {
     case OFPT.HELLO: {
-      const versions: number[] = [];
-      while (r.remaining >= 4) {
-        const et = r.u16();
-        const el = r.u16();
-        if (el < 4) throw new OfDecodeError('bad_length', `hello element length ${el}`);
-        const body = r.sub(el - 4);
-        r.skip(Math.min(r.remaining, (8 - (el % 8)) % 8));
-        if (et !== 1) continue;
-        for (let i = 0; body.remaining >= 4; i++) {
-          const bits = body.u32();
-          for (let b = 0; b < 32; b++) if (bits & (1 << b)) versions.push(i * 32 + b);
-        }
-      }
-      return { type: 'hello', xid, versions: versions.length ? versions : [version] };
+      const versions = readVersionBitmap(r);
+      return { type: 'hello', xid, versions: versions?.length ? versions : [version] };
     }
     case OFPT.ERROR: {
       const errType = r.u16();

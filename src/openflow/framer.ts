@@ -9,31 +9,9 @@
  * - Returned frames are views (no copy) into the pushed chunks; Node does not reuse socket chunks.
  */
 
-export const OFP_HEADER_LEN = 8;
-/** The largest length the 16-bit OpenFlow header can carry. */
-export const OFP_MAX_FRAME = 0xffff;
+import { OFP_HEADER_LEN, OFP_MAX_FRAME } from './header.js';
 
-export interface OfHeader {
-  readonly version: number;
-  readonly type: number;
-  readonly length: number;
-  readonly xid: number;
-}
-
-/** Read the 8-byte header at the start of `buf` (caller guarantees `buf.length >= 8`). */
-export function readHeader(buf: Buffer): OfHeader {
-  return { version: buf[0], type: buf[1], length: buf.readUInt16BE(2), xid: buf.readUInt32BE(4) };
-}
-
-/** Build a header-only message (or the header of a message with `length` bytes in total). */
-export function writeHeader(version: number, type: number, length: number, xid: number): Buffer {
-  const b = Buffer.allocUnsafe(OFP_HEADER_LEN);
-  b[0] = version;
-  b[1] = type;
-  b.writeUInt16BE(length, 2);
-  b.writeUInt32BE(xid >>> 0, 4);
-  return b;
-}
+export { OFP_MAX_FRAME };
 
 /** The stream carried a frame length that cannot be right; the connection must be reset. */
 export class FrameLengthError extends Error {

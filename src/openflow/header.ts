@@ -1,7 +1,10 @@
-// ofp_header (8 bytes): version u8, type u8, length u16, xid u32.
+// ofp_header (8 bytes): version u8, type u8, length u16, xid u32. The one place that says so.
 
+/** OpenFlow 1.3 on the wire. */
 export const OFP13_VERSION = 0x04;
 export const OFP_HEADER_LEN = 8;
+/** The largest length the 16-bit OpenFlow header can carry. */
+export const OFP_MAX_FRAME = 0xffff;
 
 /** OpenFlow 1.3 message type numbers (ofp_type). */
 export const enum OFPT {
@@ -50,8 +53,17 @@ export function frameLength(buf: Uint8Array): number | undefined {
   return (buf[2] << 8) | buf[3];
 }
 
-/** The header at buf[0], or undefined if fewer than 8 bytes are available. */
-export function readHeader(buf: Buffer): OfHeader | undefined {
-  if (buf.length < OFP_HEADER_LEN) return undefined;
+/** Read the 8-byte header at the start of `buf` (caller guarantees `buf.length >= 8`). */
+export function readHeader(buf: Buffer): OfHeader {
   return { version: buf[0], type: buf[1], length: buf.readUInt16BE(2), xid: buf.readUInt32BE(4) };
+}
+
+/** Build a header-only message (or the header of a message with `length` bytes in total). */
+export function writeHeader(version: number, type: number, length: number, xid: number): Buffer {
+  const b = Buffer.allocUnsafe(OFP_HEADER_LEN);
+  b[0] = version;
+  b[1] = type;
+  b.writeUInt16BE(length, 2);
+  b.writeUInt32BE(xid >>> 0, 4);
+  return b;
 }

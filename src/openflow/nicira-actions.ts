@@ -1,14 +1,13 @@
 // Nicira (vendor 0x00002320) experimenter actions.
 //
 // Every NX action starts: type=0xffff u16, len u16, vendor u32, subtype u16.
-import type { Action, CodecOptions, NatSpec, PacketInReason, SubField } from './types.js';
+import type { Action, CodecOptions, FieldName, NatSpec, PacketInReason, SubField } from './types.js';
 import { BufferReader } from './buffer-reader.js';
 import { BufferWriter } from './buffer-writer.js';
 import { OfDecodeError, OfEncodeError } from './errors.js';
 import { portFrom16, portTo16, OFPP_IN_PORT } from './ports.js';
 import { fieldFromHeader, fieldHeader, fieldLength, readOxmEntry, writeOxmEntry } from './oxm.js';
 import { bigToBytes, bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from './addr.js';
-import { maskedToLoad, readActions, writeActions } from './actions.js';
 import { reasonFromNumber, reasonToNumber } from './reasons.js';
 
 export const NX_VENDOR_ID = 0x00002320;
@@ -85,7 +84,16 @@ function isFullNat(n: NatSpec | Record<string, never>): n is NatSpec {
   return 'kind' in n;
 }
 
-export function writeNxAction(w: BufferWriter, a: Action, opts: CodecOptions): void {
+/**
+ * The OpenFlow action-list codec, for the actions nested in ct(). actions.ts passes itself in, so
+ * that it depends on this module and not the other way round.
+ */
+export interface NestedActionCodec {
+  write(w: BufferWriter, actions: readonly Action[], opts: CodecOptions): void;
+  read(r: BufferReader): Action[];
+}
+
+export function writeNxAction(w: BufferWriter, a: Action, opts: CodecOptions, nested: NestedActionCodec): void {
   switch (a.type) {
     case 'resubmit': {
       const port = a.port === undefined ? OFPP_IN_PORT - 0xffff0000 : portTo16(a.port);
@@ -111,7 +119,7 @@ export function writeNxAction(w: BufferWriter, a: Action, opts: CodecOptions): v
       }
       w.u8(a.table ?? NX_CT_RECIRC_NONE).zeros(3).u16(a.alg ?? 0);
       if (a.nat) writeNat(w, a.nat);
-      writeActions(w, a.actions ?? [], opts);
+      nested.write(w, a.actions ?? [], opts);
       endNx(w, s);
       return;
     }
@@ -239,7 +247,7 @@ function writeNat(w: BufferWriter, nat: NatSpec | Record<string, never>): void {
 }
 
 /** Decode the rest of an NX action; `r` is positioned after the vendor id. */
-export function readNxAction(r: BufferReader, raw: () => Action): Action {
+export function readNxAction(r: BufferReader, raw: () => Action, nestedCodec: NestedActionCodec): Action {
   const subtype = r.u16();
   switch (subtype) {
     case NXAST.RESUBMIT:
@@ -256,7 +264,7 @@ export function readNxAction(r: BufferReader, raw: () => Action): Action {
       const table = r.u8();
       r.skip(3);
       const alg = r.u16();
-      const nested = readActions(r);
+      const nested = nestedCodec.read(r);
       let nat: NatSpec | Record<string, never> | undefined;
       const actions: Action[] = [];
       for (const n of nested) {
@@ -396,4 +404,19 @@ function readNat(raw: Buffer): NatSpec | Record<string, never> {
   if (flags & NAT_F_PROTO_HASH) nat.hash = true;
   if (flags & NAT_F_PROTO_RANDOM) nat.random = true;
   return nat;
+}
+
+/** A masked set_field with a contiguous integer mask expressed as a `load` action, else undefined. */
+export function maskedToLoad(field: FieldName, mv: { value: unknown; mask: unknown }): Action | undefined {
+  const toBig = (x: unknown): bigint | undefined =>
+    typeof x === 'bigint' ? x : typeof x === 'number' ? BigInt(x) : undefined;
+  const value = toBig(mv.value);
+  const mask = toBig(mv.mask);
+  if (value === undefined || mask === undefined || mask === 0n) return undefined;
+  let ofs = 0;
+  while (((mask >> BigInt(ofs)) & 1n) === 0n) ofs++;
+  const shifted = mask >> BigInt(ofs);
+  if ((shifted & (shifted + 1n)) !== 0n) return undefined;
+  const nbits = shifted.toString(2).length;
+  return { type: 'load', dst: { field, ofs, nbits }, value: (value & mask) >> BigInt(ofs) };
 }

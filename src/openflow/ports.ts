@@ -1,4 +1,5 @@
-// Reserved port numbers (ofp_port_no) and their names.
+// Reserved port numbers (ofp_port_no) and their names, and the other reserved ids: any group,
+// all tables, no buffer.
 import type { PortName, PortNo } from './types.js';
 import { OfEncodeError } from './errors.js';
 
@@ -12,6 +13,7 @@ export const OFPP_CONTROLLER = 0xfffffffd;
 export const OFPP_LOCAL = 0xfffffffe;
 export const OFPP_ANY = 0xffffffff;
 export const OFPG_ANY = 0xffffffff;
+export const OFPTT_ALL = 0xff;
 export const OFP_NO_BUFFER = 0xffffffff;
 
 const NAMED: Readonly<Record<PortName, number>> = {

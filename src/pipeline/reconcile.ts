@@ -14,6 +14,7 @@
  * `installed.apply(messages)` once acknowledged. Re-diffing then yields nothing.
  */
 import type { FlowModBody, FlowStats, GroupDesc, GroupModBody, Instruction, Match } from '../openflow/types.js';
+import { OFP_NO_BUFFER, OFPG_ANY } from '../openflow/ports.js';
 import { canonicalInstructions, flowKey, groupValueKey } from './canonical.js';
 import type { DesiredTable } from './desired.js';
 import type { PipelineGroup } from './flow.js';
@@ -32,8 +33,6 @@ export interface InstalledFlow {
   readonly cookie: bigint;
 }
 
-const OFPG_ANY = 0xffffffff;
-const OFP_NO_BUFFER = 0xffffffff;
 
 export function flowMod(
   command: FlowModBody['command'],

@@ -12,10 +12,10 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { decodeMessage, encodeMessage } from '../openflow/codec.js';
 import { Framer } from '../openflow/framer.js';
+import { OFPTT_ALL } from '../openflow/ports.js';
 import type { CodecOptions, FlowStats, GroupDesc, Match, MessageOf, OfMessage, TlvMap } from '../openflow/types.js';
 import { canonicalMatch, flowKey } from '../pipeline/canonical.js';
 
-const OFPTT_ALL = 0xff;
 /** Entries per multipart reply part (keeps each frame well below 64 KiB). */
 const STATS_PER_PART = 40;
 

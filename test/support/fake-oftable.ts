@@ -42,6 +42,7 @@ import type {
   PortNo,
   Bucket,
 } from '../../src/openflow/types.js';
+import { OFPG_ANY, OFPTT_ALL } from '../../src/openflow/ports.js';
 import { canonicalInstructions, canonicalMatch, groupValueKey, sortInstructions } from '../../src/pipeline/canonical.js';
 import { bitsToValue, fieldWidth, fullMask, matchBits, valueToBits } from '../../src/pipeline/fields.js';
 import { ctStateText, FakeConntrack, type CtEntry, type PacketExtras } from './fake-conntrack.js';
@@ -138,8 +139,6 @@ interface FakeGroup {
   readonly buckets: readonly Bucket[];
 }
 
-const OFPTT_ALL = 0xff;
-const OFPG_ANY = 0xffffffff;
 const OFPG_ALL = 0xfffffffc;
 const MAX_RESUBMIT_DEPTH = 64;
 const MAX_RECIRCULATIONS = 32;

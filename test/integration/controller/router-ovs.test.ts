@@ -40,7 +40,14 @@ function icmpEcho(src: Port, dstMac: string, dstIp: string, ttl: number, seq: nu
 function icmpOf(pkt: Buffer) {
   const f = decodeEthernet(pkt);
   if (!f.ok || f.value.payload.type !== 'ipv4' || f.value.payload.payload.type !== 'icmp') return undefined;
-  return { eth: f.value, ip: f.value.payload, icmp: f.value.payload.payload as { kind: string; sequence?: number } };
+  return { eth: f.value, ip: f.value.payload, icmp: f.value.payload.payload as { kind: string; sequence?: number; original?: Buffer } };
+}
+
+/** The echo sequence number quoted in an ICMP error (original IPv4 header, then 8 bytes of ICMP). */
+function quotedSequence(original: Buffer | undefined): number | undefined {
+  if (original === undefined || original.length < 1) return undefined;
+  const ihl = (original[0] & 0x0f) * 4;
+  return original.length >= ihl + 8 ? original.readUInt16BE(ihl + 6) : undefined;
 }
 
 for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[]) {
@@ -158,7 +165,13 @@ for (const mode of ['proactive', 'reactive'] as const satisfies readonly L3Mode[
       await controller.waitForRevision(await store.revision());
       expect(Date.now() - removedAt).toBeLessThan(1_000);
       await receive('vmb', icmpEcho(vmBlue, gwBlue.mac, ip(vmRed), 64, 300));
-      await new Promise((r) => setTimeout(r, 300));
+      // Positive signal that the packet was handled: with no route left, the router answers the
+      // sender with destination unreachable quoting it (and that answer comes after the switch
+      // has done all it will do with the packet: the miss goes to the controller).
+      const unreachable = await waitFor(
+        () => readPcap(path.join(dir, 'vmb.pcap')).map(icmpOf).find((p) => p?.icmp.kind === 'dest-unreachable' && quotedSequence(p.icmp.original) === 300),
+        10_000, 'destination unreachable for the packet to the removed subnet');
+      expect(unreachable.ip.src).toBe(gwBlue.ip);
       expect(readPcap(path.join(dir, 'vmr.pcap')).map(icmpOf).some((p) => p?.icmp.sequence === 300)).toBe(false);
     });
   });

@@ -297,18 +297,24 @@ function readyLines(logFile: string, chassis: string): number {
 }
 
 /**
- * Stop a chassis' controller (SIGTERM to the pid in its pid file, after checking it is ours) and
- * start it again with exactly the command line it ran with; resolves when it logs a new ready
+ * Stop a chassis' controller (SIGTERM to the pid in its pid file, after checking it is ours; with
+ * `crash`, SIGKILL) and start it again with exactly the command line it ran with; resolves when it logs a new ready
  * line. Returns the milliseconds from stop to ready.
  */
-export async function restartController(state: SandboxState, chassis: string): Promise<number> {
+export async function restartController(state: SandboxState, chassis: string, opts: { readonly crash?: boolean } = {}): Promise<number> {
   const p = controllerProcess(state, chassis);
   const pid = ownedPid(p.pidFile, state.dir);
   if (pid === undefined) throw new Error(`controller of ${chassis} is not running`);
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
   const before = readyLines(p.logFile, chassis);
   const t0 = Date.now();
-  await stopOwned(p.pidFile, state.dir);
+  if (opts.crash) {
+    // kill -9: no shutdown path runs.
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => !isAlive(pid), `controller of ${chassis} (pid ${pid}) to die`, 10_000, 10);
+  } else {
+    await stopOwned(p.pidFile, state.dir);
+  }
   const proc = spawnDetached(state, p.name, { file: argv[0], args: argv.slice(1) }, { pidFile: p.pidFile, logFile: p.logFile, match: state.dir });
   await waitReady(proc, 'a new ready line', () => readyLines(p.logFile, chassis) > before, 60_000);
   return Date.now() - t0;

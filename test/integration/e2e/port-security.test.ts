@@ -6,6 +6,9 @@
  * "nothing was sent".
  *
  * Topology (3 chassis): net ps 10.5.0.0/24: c (the attacker) hv1, v (the victim) hv2, d hv3.
+ * Ports get addresses at random from the pool .10–.99; every address the test makes up (spoofed
+ * sources, ARP targets nobody has, the rogue DHCP server's range and router) lies outside it,
+ * so no VM can hold one.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,16 +17,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVm, dhcpVm, findVm } from '../../../src/sandbox/vm.js';
 import { arpRequest, Capture, dhcpOffer, eventually, exec, must, pings, sendFrames, startCloud, udpBroadcast, vmIp, vmMac, type Cloud } from './helpers.js';
 
+const POOL = { start: '10.5.0.10', end: '10.5.0.99' };
 const SPOOF_MAC = '02:00:00:00:be:ef';
 const SPOOF_IP = '10.5.0.222';
+/** A sender address nobody has, and ARP targets nobody has (flooded if they pass). */
+const ARP_FAKE_SPA = '10.5.0.199';
+const ARP_TPA = ['10.5.0.250', '10.5.0.251', '10.5.0.252'] as const;
+/** The rogue DHCP server's range and router. */
+const ROGUE = { start: '10.5.0.200', end: '10.5.0.210', router: '10.5.0.254' };
+
+/** What the made-up addresses rely on: every port's address is inside POOL. */
+function expectInPool(ip: string): void {
+  const last = (a: string): number => Number(a.split('.')[3]);
+  expect(last(ip), `${ip} in the pool`).toBeGreaterThanOrEqual(last(POOL.start));
+  expect(last(ip), `${ip} in the pool`).toBeLessThanOrEqual(last(POOL.end));
+}
 
 describe('end to end: port security', () => {
   let cloud: Cloud;
 
   beforeAll(async () => {
     cloud = await startCloud('sqlite');
-    await cloud.api.network('ps', '10.5.0.0/24');
+    await cloud.api.network('ps', '10.5.0.0/24', POOL);
     await Promise.all([cloud.vm('c', 'ps', 'hv1'), cloud.vm('v', 'ps', 'hv2')]);
+    for (const vm of ['c', 'v']) expectInPool(vmIp(cloud.state, vm));
     await eventually(() => pings(cloud.state, 'c', vmIp(cloud.state, 'v')), 'c to ping v');
   }, 180_000);
 
@@ -80,14 +97,14 @@ describe('end to end: port security', () => {
     try {
       // requests for addresses nobody has: flooded to the network if they pass port security
       await sendFrames(st, 'c', [
-        arpRequest({ ethSrc: mac, sha: mac, spa: '10.5.0.99', tpa: '10.5.0.250' }),
-        arpRequest({ ethSrc: mac, sha: SPOOF_MAC, spa: ip, tpa: '10.5.0.251' }),
-        arpRequest({ ethSrc: mac, sha: mac, spa: ip, tpa: '10.5.0.252' }),
+        arpRequest({ ethSrc: mac, sha: mac, spa: ARP_FAKE_SPA, tpa: ARP_TPA[0] }),
+        arpRequest({ ethSrc: mac, sha: SPOOF_MAC, spa: ip, tpa: ARP_TPA[1] }),
+        arpRequest({ ethSrc: mac, sha: mac, spa: ip, tpa: ARP_TPA[2] }),
       ]);
-      await cap.waitFor(/who-has 10\.5\.0\.252/, 'the control ARP request with the real sender');
+      await cap.waitFor(new RegExp(`who-has ${ARP_TPA[2].replace(/\./g, '\\.')}`), 'the control ARP request with the real sender');
     } finally {
       const lines = await cap.stop();
-      expect(lines.filter((l) => /10\.5\.0\.25[01]/.test(l)), 'spoofed ARP requests that reached v').toEqual([]);
+      expect(lines.filter((l) => l.includes(ARP_TPA[0]) || l.includes(ARP_TPA[1])), 'spoofed ARP requests that reached v').toEqual([]);
     }
   });
 
@@ -98,9 +115,9 @@ describe('end to end: port security', () => {
     writeFileSync(
       conf,
       [
-        'start 10.5.0.200', 'end 10.5.0.210', 'interface eth0', 'max_leases 10',
+        `start ${ROGUE.start}`, `end ${ROGUE.end}`, 'interface eth0', 'max_leases 10',
         `lease_file ${path.join(cloud.scratch, 'udhcpd.leases')}`,
-        'option subnet 255.255.255.0', 'option router 10.5.0.254', 'option lease 60', '',
+        'option subnet 255.255.255.0', `option router ${ROGUE.router}`, 'option lease 60', '',
       ].join('\n'),
     );
     const rogue = spawn('ip', ['netns', 'exec', findVm(st, 'c').netns, 'busybox', 'udhcpd', '-f', conf], { stdio: 'ignore' });
@@ -115,7 +132,7 @@ describe('end to end: port security', () => {
       const { vm: d } = await createVm(st, { name: 'd', network: 'ps', chassis: 'hv3', dhcp: false });
       const cMac = vmMac(st, 'c');
       const cIp = vmIp(st, 'c');
-      const payload = dhcpOffer({ server: cIp, yiaddr: '10.5.0.200', chaddr: d.mac, router: '10.5.0.254' });
+      const payload = dhcpOffer({ server: cIp, yiaddr: ROGUE.start, chaddr: d.mac, router: ROGUE.router });
       // The same bytes on other UDP ports: the control that a frame like this is flooded.
       const control = udpBroadcast({ ethSrc: cMac, ipSrc: cIp, sport: 5067, dport: 5068, payload });
       const forged = udpBroadcast({ ethSrc: cMac, ipSrc: cIp, sport: 67, dport: 68, payload });
@@ -139,8 +156,9 @@ describe('end to end: port security', () => {
         expect(heard.some((l) => /\.67 > /.test(l)), `d heard a DHCP server (Wyvern): ${heard.join('\n')}`).toBe(true);
       }
       const port = await cloud.api.port(d.portId);
+      expectInPool((port.fixed_ips as { ip_address: string }[])[0].ip_address);
       expect(lease.address.split('/')[0]).toBe((port.fixed_ips as { ip_address: string }[])[0].ip_address);
-      expect(lease.router).not.toBe('10.5.0.254');
+      expect(lease.router).not.toBe(ROGUE.router);
     } finally {
       if (rogue.exitCode === null) rogue.kill('SIGTERM');
     }

@@ -20,6 +20,15 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000)
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
 /** `ovs-vsctl get` with the quotes OVS puts around strings removed. */
 async function vget(ovs: OvsInstance, ...args: string[]): Promise<string> {
   return (await ovs.vsctl('get', ...args)).trim().replace(/^"(.*)"$/, '$1');
@@ -210,12 +219,7 @@ describe('OVSDB client against real ovsdb-server + ovs-vswitchd (dummy datapath)
   });
 
   it('connects over tcp:IP:PORT', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     await run('ovs-appctl', ['-t', path.join(dir, 'ovsdb-server.ctl'), 'ovsdb-server/add-remote', `ptcp:${port}:127.0.0.1`]);
     const c = await OvsdbClient.connect(`tcp:127.0.0.1:${port}`, { reconnect: false });
     try {
@@ -226,7 +230,52 @@ describe('OVSDB client against real ovsdb-server + ovs-vswitchd (dummy datapath)
   });
 
   it('answers the server echo and sends its own', async () => {
-    await vs.client.echo();
+    await expect(vs.client.echo()).resolves.toBeUndefined();
+    // Server → client: a TCP manager with a 1 s inactivity probe. ovsdb-server echoes an idle
+    // client and drops it when the echo goes unanswered; a raw socket that never answers is the
+    // control (it must be probed and dropped), our client with its own echo off must stay.
+    const port = await freePort();
+    const ctl = path.join(dir, 'ovsdb-server.ctl');
+    await ovs.vsctl('--', '--id=@m', 'create', 'Manager', `target="ptcp:${port}:127.0.0.1"`, 'inactivity_probe=1000',
+      '--', 'add', 'Open_vSwitch', '.', 'manager_options', '@m');
+    await run('ovs-appctl', ['-t', ctl, 'ovsdb-server/add-remote', 'db:Open_vSwitch,Open_vSwitch,manager_options']);
+    const answering = await OvsdbClient.connect(`tcp:127.0.0.1:${port}`, { reconnect: false, echoIntervalMs: 0 });
+    let answeringDrops = 0;
+    answering.on('disconnect', () => answeringDrops++);
+    const silent = net.connect(port, '127.0.0.1');
+    let silentHeard = '';
+    silent.on('data', (d: Buffer) => (silentHeard += d.toString()));
+    try {
+      const silentClosedAfter = await new Promise<number>((resolve, reject) => {
+        const t0 = Date.now();
+        silent.on('close', () => resolve(Date.now() - t0));
+        silent.on('error', reject);
+      });
+      expect(silentHeard, 'the server probed the silent client').toMatch(/"method":"echo"/);
+      expect(silentClosedAfter).toBeLessThan(10_000);
+      // The answering client was idle just as long: still connected, and still served.
+      expect(answeringDrops, 'the server dropped our client: its echo went unanswered').toBe(0);
+      expect(answering.state).toBe('connected');
+      expect(await answering.listDbs()).toContain('Open_vSwitch');
+    } finally {
+      silent.destroy();
+      await answering.close();
+      await run('ovs-appctl', ['-t', ctl, 'ovsdb-server/remove-remote', 'db:Open_vSwitch,Open_vSwitch,manager_options']);
+      await ovs.vsctl('del-manager');
+    }
+    // Client → server: over the unix socket the server never probes; a client echoing every
+    // 200 ms drops its own connection after 400 ms without input, unless its echoes are answered.
+    const echoing = await OvsdbClient.connect(ovs.dbTarget, { reconnect: false, echoIntervalMs: 200 });
+    let echoingDrops = 0;
+    echoing.on('disconnect', () => echoingDrops++);
+    echoing.on('error', () => undefined);
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // idle: the behaviour under test is timing
+      expect(echoingDrops, 'our client dropped itself: its echoes got no answer').toBe(0);
+      expect(echoing.state).toBe('connected');
+    } finally {
+      await echoing.close();
+    }
   });
 
   it('reconnects after ovsdb-server restarts; the monitor is back and the replica equals the db', async () => {

@@ -9,6 +9,16 @@ let ext: { net: string; subnet: string };
 let inner: { net: string; subnet: string };
 let routerId: string;
 const P1 = { project: 'p1' };
+/**
+ * Addresses are allocated at random from the pools, so the pools here leave out the addresses
+ * the tests name: the external /28 hands out .2–.13 (EXT_FREE is never allocated), the inner
+ * /24 .2–.99 (INNER_FREE and INNER_OTHER are held by no port unless a test gives them).
+ */
+const EXT_POOL = { start: '203.0.113.2', end: '203.0.113.13' };
+const EXT_FREE = '203.0.113.14';
+const INNER_POOL = { start: '10.0.0.2', end: '10.0.0.99' };
+const INNER_FREE = '10.0.0.200';
+const INNER_OTHER = '10.0.0.177';
 
 async function dump(): Promise<string> {
   return JSON.stringify((await h.store.range('/')).kvs.map((kv) => [kv.key, kv.value, kv.modRevision]));
@@ -21,9 +31,9 @@ async function allPorts(): Promise<PortRecord[]> {
 beforeEach(async () => {
   h = await startApi({ plugins: CORE_PLUGINS });
   const n = await h.req('POST', '/v2.0/networks', { network: { name: 'public', 'router:external': true } }, { admin: true });
-  const s = await h.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, ip_version: 4, cidr: '203.0.113.0/28' } }, { admin: true });
+  const s = await h.req('POST', '/v2.0/subnets', { subnet: { network_id: n.body.network.id, ip_version: 4, cidr: '203.0.113.0/28', allocation_pools: [EXT_POOL] } }, { admin: true });
   ext = { net: n.body.network.id, subnet: s.body.subnet.id };
-  inner = await netWithSubnet(h, '10.0.0.0/24', P1);
+  inner = await netWithSubnet(h, '10.0.0.0/24', P1, { allocation_pools: [INNER_POOL] });
   const r = await h.req('POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.net } } }, P1);
   routerId = r.body.router.id;
   expect((await h.req('PUT', `/v2.0/routers/${routerId}/add_router_interface`, { subnet_id: inner.subnet }, P1)).status).toBe(200);
@@ -60,20 +70,19 @@ describe('floating IPs', () => {
     const before = await dump();
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: inner.net } }, P1), 400, 'BadRequest');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: '00000000-0000-0000-0000-000000000000' } }, P1), 404, 'NetworkNotFound');
-    expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: '203.0.113.9' } }, P1), 403, 'PolicyNotAuthorized');
+    expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: EXT_FREE } }, P1), 403, 'PolicyNotAuthorized');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: {} }, P1), 400, 'HTTPBadRequest');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, router_id: routerId } }, P1), 400, 'HTTPBadRequest');
     expect(await dump()).toBe(before);
-    // An address the router's gateway (allocated at random in the pool) does not hold.
     const router = (await h.req('GET', `/v2.0/routers/${routerId}`, undefined, P1)).body.router;
     const gatewayIp = router.external_gateway_info.external_fixed_ips[0].ip_address as string;
-    const wanted = gatewayIp === '203.0.113.9' ? '203.0.113.10' : '203.0.113.9';
+    const wanted = EXT_FREE;
     const explicit = await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: wanted, project_id: 'p1' } }, { admin: true });
     expect(explicit.body.floatingip).toMatchObject({ floating_ip_address: wanted, project_id: 'p1' });
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: wanted } }, { admin: true }), 409, 'IpAddressInUse');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: gatewayIp } }, { admin: true }), 409, 'IpAddressInUse');
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, floating_ip_address: '198.51.100.9' } }, { admin: true }), 400, 'InvalidIpForNetwork');
-    // /28 pool .2-.14 = 13 addresses; the router gateway and `wanted` hold two.
+    // The pool .2-.13 = 12 addresses; the router gateway holds one (`wanted` is outside it).
     for (let i = 0; i < 11; i++) expect((await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1)).status).toBe(201);
     const full = await dump();
     expectFault(await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1), 409, 'IpAddressGenerationFailure');
@@ -88,8 +97,8 @@ describe('floating IPs', () => {
     const g = (await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net } }, P1)).body.floatingip;
     const before = await dump();
     expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { port_id: vm.id } }, P1), 409, 'FloatingIPPortAlreadyAssociated');
-    expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { port_id: vm.id, fixed_ip_address: '10.0.0.200' } }, P1), 400, 'BadRequest');
-    expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { fixed_ip_address: '10.0.0.200' } }, P1), 400, 'BadRequest');
+    expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { port_id: vm.id, fixed_ip_address: INNER_FREE } }, P1), 400, 'BadRequest');
+    expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { fixed_ip_address: INNER_FREE } }, P1), 400, 'BadRequest');
     expectFault(await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { port_id: '00000000-0000-0000-0000-000000000000' } }, P1), 404, 'PortNotFound');
     expect(await dump()).toBe(before);
     // Disassociate, then the other one can take the address.
@@ -145,7 +154,7 @@ describe('floating IPs', () => {
     expect((await h.req('GET', `/v2.0/floatingips/${f.id}`, undefined, P1)).body.floatingip).toMatchObject({ port_id: null, fixed_ip_address: null, router_id: null });
     const vm2 = await vmPort();
     await h.req('PUT', `/v2.0/floatingips/${f.id}`, { floatingip: { port_id: vm2.id } }, P1);
-    const u = await h.req('PUT', `/v2.0/ports/${vm2.id}`, { port: { fixed_ips: [{ ip_address: '10.0.0.77' }] } }, P1);
+    const u = await h.req('PUT', `/v2.0/ports/${vm2.id}`, { port: { fixed_ips: [{ ip_address: INNER_OTHER }] } }, P1);
     expect(u.status).toBe(200);
     expect((await h.req('GET', `/v2.0/floatingips/${f.id}`, undefined, P1)).body.floatingip).toMatchObject({ port_id: null });
     expect(await h.store.get(floatingIpAssocKey(vm2.id, vm2.fixed_ips[0].ip_address))).toBeUndefined();

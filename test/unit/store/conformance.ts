@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseNotFoundError } from '../../../src/store/errors.js';
+import { LeaseNotFoundError, StoreUnavailableError } from '../../../src/store/errors.js';
 import type { Compare, CompareOp, CompareTarget, Store } from '../../../src/store/types.js';
 import { WatchRecorder, waitFor } from './watch-recorder.js';
 
@@ -15,6 +15,22 @@ export interface ConformanceTarget {
 }
 
 let unique = 0;
+
+/**
+ * Write a marker key under `prefix` and return its revision. Watches deliver in revision order,
+ * so once a watcher has the marker it has everything before it: "nothing else arrived" can be
+ * checked then, without sleeping and hoping.
+ */
+async function writeMarker(store: Store, prefix: string): Promise<number> {
+  for (;;) {
+    try {
+      return (await store.txn({ compare: [], success: [{ type: 'put', key: `${prefix}~marker`, value: 'marker' }] })).revision;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      await new Promise((res) => setTimeout(res, 100)); // a disrupted remote store: retry
+    }
+  }
+}
 const prefixFor = (name: string): string => `/conf/${Date.now().toString(36)}-${unique++}/${name}/`;
 
 /** Register the driver conformance tests: every driver must pass all of them. */
@@ -143,10 +159,11 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const again = await store.txn({ compare: [], success: [{ type: 'delete', key: `${p}nothing` }] });
       expect(again.revision).toBeGreaterThanOrEqual(r.revision);
       const rec = new WatchRecorder(store, p, r.revision);
-      await rec.until(() => rec.batches.length >= 1);
+      // Deleting a missing key wrote no event: the batch after the deletePrefix is the marker.
+      const marker = await writeMarker(store, p);
+      await rec.until(() => rec.batches.some((b) => b.revision === marker));
+      expect(rec.batches.map((b) => b.revision)).toEqual([r.revision, marker]);
       expect(rec.batches[0]).toEqual({ revision: r.revision, events: [{ type: 'delete', key: `${p}x/1`, revision: r.revision }, { type: 'delete', key: `${p}x/2`, revision: r.revision }] });
-      await new Promise((res) => setTimeout(res, 100));
-      expect(rec.batches).toHaveLength(1);
       await rec.watch.cancel();
     });
 
@@ -168,25 +185,39 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const rec = new WatchRecorder(store, p, revs[1]);
       for (let i = 5; i < 10; i++) revs.push((await store.txn({ compare: [], success: [{ type: 'put', key: `${p}k${i % 2}`, value: String(i) }] })).revision);
       await store.txn({ compare: [], success: [{ type: 'put', key: `/conf-other${p}`, value: 'not mine' }] });
-      await rec.until(() => rec.batches.length >= 9);
-      await new Promise((res) => setTimeout(res, 100));
-      expect(rec.batches.map((b) => b.revision)).toEqual(revs.slice(1));
-      expect(rec.events.map((e) => e.value)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      const marker = await writeMarker(store, p);
+      await rec.until(() => rec.batches.some((b) => b.revision === marker));
+      expect(rec.batches.map((b) => b.revision)).toEqual([...revs.slice(1), marker]);
+      expect(rec.events.slice(0, -1).map((e) => e.value)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
       expect(rec.events.every((e) => e.type === 'put')).toBe(true);
       await rec.watch.cancel();
+      // After cancel nothing more. The control, a second watch, shows the write was deliverable;
+      // it may travel on another connection, so give the cancelled one as long again to show up.
+      const control = new WatchRecorder(store, p, marker + 1);
+      const t0 = Date.now();
       const after = (await store.txn({ compare: [], success: [{ type: 'put', key: `${p}late`, value: 'x' }] })).revision;
-      await new Promise((res) => setTimeout(res, 100));
+      await control.until(() => control.batches.some((b) => b.revision === after));
+      await new Promise((res) => setTimeout(res, Math.max(100, Date.now() - t0)));
       expect(rec.batches.map((b) => b.revision)).not.toContain(after);
+      await control.watch.cancel();
     });
 
     it('watch from revision 0 starts after the current revision', async () => {
       const p = prefixFor('watch-now');
       await store.txn({ compare: [], success: [{ type: 'put', key: `${p}old`, value: 'x' }] });
+      const old = await store.revision();
       const rec = new WatchRecorder(store, p, 0);
-      await new Promise((res) => setTimeout(res, 200));
+      // Established once it delivers something (a remote driver pins "now" at its first round
+      // trip, so earlier writes may rightly be missed): write probes until one arrives.
+      await waitFor(async () => {
+        await store.txn({ compare: [], success: [{ type: 'put', key: `${p}probe`, value: 'p' }] });
+        return rec.batches.length > 0;
+      }, 10_000, () => 'the watch from 0 never delivered a probe');
       const r = await store.txn({ compare: [], success: [{ type: 'put', key: `${p}new`, value: 'y' }] });
-      await rec.until(() => rec.batches.length >= 1);
-      expect(rec.batches).toEqual([{ revision: r.revision, events: [{ type: 'put', key: `${p}new`, value: 'y', revision: r.revision }] }]);
+      await rec.until(() => rec.batches.some((b) => b.revision === r.revision));
+      expect(rec.batches[0].revision).toBeGreaterThan(old);
+      expect(rec.events.filter((e) => e.key !== `${p}probe`)).toEqual([{ type: 'put', key: `${p}new`, value: 'y', revision: r.revision }]);
+      expect(rec.batches.at(-1)!.revision).toBe(r.revision);
       await rec.watch.cancel();
     });
 
@@ -227,9 +258,10 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       await target.disrupt!();
       for (let i = 5; i < 10; i++) await write(i);
       await rec.until(() => rec.batches.length >= 10, 30_000);
-      await new Promise((res) => setTimeout(res, 200));
-      expect(rec.batches.map((b) => b.revision)).toEqual(written);
-      expect(rec.events.map((e) => e.value)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      const marker = await writeMarker(store, p);
+      await rec.until(() => rec.batches.some((b) => b.revision === marker));
+      expect(rec.batches.map((b) => b.revision)).toEqual([...written, marker]);
+      expect(rec.events.slice(0, -1).map((e) => e.value)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
       expect(rec.error).toBeUndefined();
       await rec.watch.cancel();
     }, 60_000);

@@ -9,7 +9,7 @@ import { RemoteStore } from '../../../src/store/remote.js';
 import { SqliteStore } from '../../../src/store/sqlite.js';
 import { storeConformance } from './conformance.js';
 import { StoreServer } from './store-server.js';
-import { WatchRecorder } from './watch-recorder.js';
+import { WatchRecorder, waitFor } from './watch-recorder.js';
 import { resourceKey } from '../../../src/model/keys.js';
 import { encodeRecord } from '../../../src/model/record-codec.js';
 import { STORE_ROUTES, nbSubjects } from '../../../src/model/subjects.js';
@@ -40,15 +40,25 @@ describe('remote store specifics', () => {
     await srv.start();
     const remote = new RemoteStore(srv.url, { heartbeatTimeoutMs: 150 });
     const rec = new WatchRecorder(remote, '/s/', (await mem.revision()) + 1);
-    await new Promise((r) => setTimeout(r, 100));
+    const put = async (key: string): Promise<number> => (await mem.txn({ compare: [], success: [{ type: 'put', key: `/s/${key}`, value: key }] })).revision;
     const revs: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      revs.push((await mem.txn({ compare: [], success: [{ type: 'put', key: `/s/${i}`, value: String(i) }] })).revision);
-      await new Promise((r) => setTimeout(r, 60));
+    // No heartbeats: each silence longer than the timeout must make the client drop its stream
+    // (the service sees it close) and open a new one. One write lands on a live stream, one in
+    // the gap between two streams: both must arrive, once each.
+    for (let round = 0; round < 3; round++) {
+      await waitFor(() => srv.watchStreamsOpened > round, 5_000, () => `stream ${round + 1} never opened`);
+      revs.push(await put(`live${round}`));
+      await rec.until(() => rec.batches.length === revs.length);
+      await waitFor(() => srv.watchStreamsClosed > round, 5_000, () => `silent stream ${round + 1} was never dropped`);
+      revs.push(await put(`gap${round}`));
     }
-    await rec.until(() => rec.batches.length >= 10);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor(() => srv.watchStreamsOpened >= 4, 5_000, () => 'no stream after the last drop');
+    // Positive end marker: everything before it was delivered (in order) once it arrives.
+    revs.push(await put('end'));
+    await rec.until(() => rec.batches.some((b) => b.revision === revs.at(-1)));
     expect(rec.batches.map((b) => b.revision)).toEqual(revs);
+    expect(srv.watchStreamsOpened).toBeGreaterThanOrEqual(4);
+    expect(rec.error).toBeUndefined();
     await remote.close();
     await srv.stop();
     await mem.close();
@@ -104,24 +114,29 @@ describe('remote routed watches', () => {
     await w.setInterest!(nbSubjects, new Set(['net:A']));
     const a1 = await putPort(mem, 'a1', 'A');
     const b1 = await putPort(mem, 'b1', 'B');
-    const until = async (rev: number): Promise<void> => {
-      for (let i = 0; i < 200 && !got.some((g) => g.revision >= rev); i++) await new Promise((r) => setTimeout(r, 10));
-    };
+    const until = (rev: number): Promise<void> => waitFor(() => got.some((g) => g.revision >= rev), 5_000, () => `revision ${rev} not seen: ${JSON.stringify(got)}`);
     await until(b1);
     expect(got.filter((g) => g.keys.length > 0)).toEqual([{ revision: a1, keys: [resourceKey('ports', 'a1')] }]);
     expect(got.at(-1)).toEqual({ revision: b1, keys: [] });
-    // The service restarts: the new stream resumes from the next revision and is routed again.
+    // The service restarts: the new stream resumes from the next revision, unrouted (everything:
+    // safe) until the client has routed it again. Write B ports until one arrives as progress.
+    const streamsBefore = srv.watchStreamsOpened;
     await srv.restart(100);
-    for (let i = 0; i < 100; i++) {
+    let routedAt: number | undefined;
+    for (let i = 0; i < 100 && routedAt === undefined; i++) {
       const b = await putPort(mem, `b${i + 2}`, 'B');
       await until(b);
-      if (got.at(-1)?.revision === b && got.at(-1)?.keys.length === 0) break; // routed again
+      if (got.at(-1)?.revision === b && got.at(-1)?.keys.length === 0) routedAt = b;
     }
+    expect(srv.watchStreamsOpened, 'a new watch stream after the restart').toBeGreaterThan(streamsBefore);
+    expect(routedAt, `routing came back on the new stream: ${JSON.stringify(got.slice(-5))}`).toBeDefined();
+    // Routed from then on: more B ports arrive as progress only, the next A port with its event.
+    for (let i = 0; i < 5; i++) await putPort(mem, `late-b${i}`, 'B');
     const a2 = await putPort(mem, 'a2', 'A');
     await until(a2);
+    expect(got.filter((g) => g.revision > routedAt! && g.keys.length > 0)).toEqual([{ revision: a2, keys: [resourceKey('ports', 'a2')] }]);
     const withEvents = got.filter((g) => g.keys.length > 0).map((g) => g.keys[0]);
     expect(withEvents[0]).toBe(resourceKey('ports', 'a1'));
-    expect(withEvents.at(-1)).toBe(resourceKey('ports', 'a2'));
     expect(got.at(-1)).toEqual({ revision: a2, keys: [resourceKey('ports', 'a2')] });
     // Revisions only ever grow: nothing twice, nothing out of order.
     expect(got.map((g) => g.revision)).toEqual([...got.map((g) => g.revision)].sort((x, y) => x - y));

@@ -33,10 +33,22 @@ describe('sqlite store specifics', () => {
     const s = SqliteStore.open(join(dir, 'auto-compact.db'), { historyRevisions: 20 });
     let last = 0;
     for (let i = 0; i < 100; i++) last = (await s.txn({ compare: [], success: [{ type: 'put', key: '/c', value: String(i) }] })).revision;
-    const old = new WatchRecorder(s, '/', 2);
-    await old.until(() => old.compacted !== undefined);
+    // Compaction runs in steps (every historyRevisions/10 writes), so it lags by up to 2 here.
+    const compacted = async (from: number): Promise<number | undefined> => {
+      const rec = new WatchRecorder(s, '/', from);
+      await rec.until(() => rec.compacted !== undefined || rec.batches.length > 0);
+      await rec.watch.cancel();
+      return rec.compacted;
+    };
+    const old = await compacted(2);
+    expect(old, 'history before the last N revisions is gone').toBeGreaterThanOrEqual(last - 21);
+    expect(old, 'the last N revisions are kept').toBeLessThanOrEqual(last - 19);
+    expect(await compacted(last - 22), 'more than N + 2 revisions back is compacted').toBeDefined();
     const recent = new WatchRecorder(s, '/', last - 19);
-    await recent.until(() => recent.batches.length === 20);
+    await recent.until(() => recent.batches.length === 20 || recent.compacted !== undefined);
+    expect(recent.compacted).toBeUndefined();
+    expect(recent.batches.map((b) => b.revision)).toEqual(Array.from({ length: 20 }, (_, i) => last - 19 + i));
+    expect(recent.events.map((e) => e.value)).toEqual(Array.from({ length: 20 }, (_, i) => String(80 + i)));
     await recent.watch.cancel();
     await s.close();
   });

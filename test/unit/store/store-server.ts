@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STORE_HTTP_BASE } from '../../../src/store/http-protocol.js';
 import { createStoreHttpHandler, type StoreHttpOptions } from '../../../src/store/http-service.js';
 import type { Store } from '../../../src/store/types.js';
 
@@ -7,6 +8,9 @@ import type { Store } from '../../../src/store/types.js';
 export class StoreServer {
   private server: Server | undefined;
   port = 0;
+  /** Watch streams the service has accepted, and those that have since closed (either side). */
+  watchStreamsOpened = 0;
+  watchStreamsClosed = 0;
 
   constructor(
     private readonly store: Store,
@@ -20,6 +24,10 @@ export class StoreServer {
   async start(): Promise<void> {
     const handler = createStoreHttpHandler(this.store, this.options);
     const server = createServer((req, res) => {
+      if (req.method === 'GET' && new URL(req.url ?? '/', 'http://store').pathname === `${STORE_HTTP_BASE}watch`) {
+        this.watchStreamsOpened++;
+        res.on('close', () => this.watchStreamsClosed++);
+      }
       if (!handler(req, res)) {
         res.writeHead(404);
         res.end('not a store path');
