@@ -1,11 +1,17 @@
 import { parseArgs, flagString, UsageError, type Command } from './command.js';
 import { LocalController, type L3Mode } from '../controller/controller.js';
 import type { Encap } from '../pipeline/topology.js';
+import { controllerMetrics } from '../metrics/controller-metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/http.js';
+import { createRegistry } from '../metrics/registry.js';
+import { parseListen } from './server.js';
+import { version } from './version.js';
 
 const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PATH|tcp:IP:PORT --tunnel-ip IP
                          [--bridge br-int] [--encap geneve|vxlan] [--openflow unix:PATH|tcp:IP:PORT]
                          [--l3-mode proactive|reactive] [--gateway] [--bridge-mappings physnet:br[,...]]
                          [--datapath-type netdev|system] [--lease-ttl SECONDS]
+                         [--metrics-listen HOST:PORT]
 
 The local controller of one chassis (compute node). It registers the chassis in the north-bound
 store under a lease, ensures the integration bridge (fail-mode secure, OpenFlow 1.3) and one
@@ -27,6 +33,8 @@ compiled from the part of the topology its ports need. It answers its ports' DHC
   --bridge-mappings M   physnet:bridge pairs for flat/VLAN networks
   --datapath-type T     datapath of the integration bridge (default netdev, the userspace one)
   --lease-ttl SECONDS   chassis registration lease (default 10)
+  --metrics-listen A    serve Prometheus metrics at http://A/metrics (HOST:PORT, port 0: a
+                        free one; docs/metrics.md); prints "metrics: URL"
 
 It prints "ready" once the switch holds the compiled pipeline. SIGTERM/SIGINT stop it without
 touching the switch's flows or the store: a restarted controller takes over without a gap.`;
@@ -48,7 +56,7 @@ export const controllerCommand: Command = {
   usage,
   async run(argv) {
     const args = parseArgs(argv, {
-      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl'],
+      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen'],
       booleans: ['gateway'],
     });
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
@@ -64,6 +72,10 @@ export const controllerCommand: Command = {
     const ttl = Number(flagString(args, 'lease-ttl', '10'));
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError('--lease-ttl must be an integer >= 2');
     const log = (line: string): void => void process.stderr.write(`wyvern controller: ${line}\n`);
+    const metricsListen = flagString(args, 'metrics-listen');
+    const listenAt = metricsListen === undefined ? undefined : parseListen(metricsListen);
+    const registry = createRegistry({ process: true });
+    const metrics = listenAt ? controllerMetrics(registry) : undefined;
     const controller = new LocalController({
       chassis: need('chassis'),
       nb: need('nb'),
@@ -77,9 +89,17 @@ export const controllerCommand: Command = {
       bridgeMappings: parseMappings(flagString(args, 'bridge-mappings')),
       datapathType: flagString(args, 'datapath-type'),
       leaseTtlSeconds: ttl,
+      version: version(),
       log,
+      observer: metrics?.observer,
     });
     controller.on('error', (err) => log(`error: ${err.message}`));
+    let metricsServer: MetricsServer | undefined;
+    if (metrics && listenAt) {
+      metrics.attach(() => controller.probe());
+      metricsServer = await serveMetrics(registry, listenAt.host, listenAt.port);
+      process.stdout.write(`metrics: ${metricsServer.url}\n`);
+    }
     await controller.start();
     const s = controller.stats();
     process.stdout.write(`ready: chassis ${need('chassis')}, ${s.installedFlows} flows, ${s.localPorts} local ports\n`);
@@ -93,6 +113,7 @@ export const controllerCommand: Command = {
       process.on('SIGTERM', stop);
     });
     await controller.stop();
+    await metricsServer?.close();
     return 0;
   },
 };

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { type Command, UsageError } from './command.js';
@@ -7,21 +6,10 @@ import { serverCommand } from './server.js';
 import { sandboxCommand } from './sandbox.js';
 import { controllerCommand } from './controller.js';
 import { traceCommand } from './trace.js';
+import { version } from './version.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
 const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand, traceCommand];
-
-function version(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(path.join(here, rel), 'utf8')) as { version: string }).version;
-    } catch {
-      // try the next layout (source tree vs dist/)
-    }
-  }
-  return 'unknown';
-}
 
 function help(): string {
   const width = Math.max(0, ...commands.map((c) => c.name.length));

@@ -6,6 +6,8 @@ import { createStoreHttpHandler } from '../store/http-service.js';
 import { STORE_ROUTES } from '../model/subjects.js';
 import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
+import { createRegistry } from '../metrics/registry.js';
+import { instrumentServer } from '../metrics/server-metrics.js';
 import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
 import { flagString, parseArgs, UsageError, type Command } from './command.js';
 
@@ -22,6 +24,7 @@ Serves the Neutron v2.0 API (networks, subnets, ports, ...) on the north-bound s
   --default-project ID   noauth project for requests without X-Project-Id (default admin)
   --data-dir DIR         where the default sqlite store lives (default ~/.local/share/wyvern)
 
+Serves Prometheus metrics at GET /metrics on the same address (docs/metrics.md).
 Prints "listening on http://HOST:PORT" when ready; stops on SIGINT/SIGTERM.`;
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -72,9 +75,16 @@ export const serverCommand: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const store = await openStore(storeUrl);
+    // Metrics (GET /metrics, docs/metrics.md) measure the store every part of the server uses.
+    const metrics = instrumentServer(await openStore(storeUrl), createRegistry({ process: true }));
+    const store = metrics.store;
     // The store's HTTP service (remote controllers: `--nb http://HOST:PORT`) goes in front of the API.
-    const api = new NeutronApi(store, { config, preHandlers: [createStoreHttpHandler(store, { routes: STORE_ROUTES })] });
+    const api = new NeutronApi(store, {
+      config,
+      onResponse: metrics.onResponse,
+      preHandlers: [metrics.handler, createStoreHttpHandler(store, { routes: STORE_ROUTES })],
+    });
+    metrics.attach(api);
     const { server, url } = await api.listen(host, port);
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => {

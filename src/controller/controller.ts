@@ -33,6 +33,7 @@ import { assignZones, CT_ZONE_EXTERNAL_ID } from './ct-zones.js';
 import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
 import type { ChassisInfo, Encap, L3Mode, LocalTopology } from '../pipeline/topology.js';
+import type { ControllerObserver, ControllerProbe } from './probe.js';
 
 /** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
 const PIPELINED_BUNDLE_MAX = 512;
@@ -80,6 +81,8 @@ export interface ControllerOptions {
   readonly dhcpRate?: number;
   readonly version?: string;
   readonly log?: (line: string) => void;
+  /** Told about bundles and sync passes as they happen (metrics). */
+  readonly observer?: ControllerObserver;
 }
 
 export interface ControllerStats {
@@ -143,6 +146,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private readonly punts: PuntHandler;
   private readonly log: (line: string) => void;
   private counters = { syncs: 0, flowModsSent: 0, groupModsSent: 0 };
+  /** Connections and the lease, for probe(). */
+  private readonly links = { openflowConnects: 0, ovsdbReconnects: 0, leaseLosses: 0 };
   private l3Mode: L3Mode;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -188,6 +193,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       this.log(`switch disconnected${reason ? `: ${reason.message}` : ''}`);
     });
     this.channel.on('packetIn2', (msg) => this.punts.handle(msg));
+    this.channel.on('connected', () => void this.links.openflowConnects++);
+    if (this.vswitch instanceof Vswitch) this.vswitch.client.on('connect', () => void this.links.ovsdbReconnects++);
     this.channel.on('error', (err) => this.log(`openflow: ${err.message}`));
     await this.channel.ready();
     await firstSync;
@@ -247,6 +254,25 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     };
   }
 
+  /** Numbers and state for metrics and the status record (cheap; see probe.ts). */
+  probe(): ControllerProbe {
+    return {
+      chassis: this.opts.chassis,
+      gateway: this.opts.gateway ?? false,
+      version: this.opts.version ?? 'dev',
+      l3Mode: this.l3Mode,
+      appliedRevision: this.applied,
+      seenRevision: this.cache?.revision() ?? 0,
+      openflow: this.channel?.state ?? 'idle',
+      ovsdb: this.vswitch instanceof Vswitch ? this.vswitch.client.state : 'unknown',
+      openflowReconnects: Math.max(0, this.links.openflowConnects - 1),
+      ovsdbReconnects: this.links.ovsdbReconnects,
+      leaseLosses: this.links.leaseLosses,
+      installed: this.installed,
+      stats: this.stats(),
+    };
+  }
+
   /**
    * Stop without touching the switch or the store's chassis record: flows keep forwarding and
    * the lease simply runs out unless a new controller takes over first (a restart is hitless).
@@ -296,6 +322,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     });
     lease.onLost((err) => {
       if (this.stopped || this.lease !== lease) return;
+      this.links.leaseLosses++;
       this.log(`chassis lease lost (${err.message}); registering again`);
       const retry = (delay: number): void => {
         setTimeout(() => {
@@ -457,6 +484,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   }
 
   private async syncOnce(): Promise<void> {
+    const startedAt = performance.now();
     const { plugged, ifaces } = this.pluggedNow();
     const ctZones = this.zonesFor(ifaces);
     const added = [...plugged.keys()].filter((id) => !this.plugged.has(id));
@@ -509,6 +537,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     // Changes that arrived during this pass and touched nothing held here (the cache's
     // 'idle') are reflected too, unless a relevant one asked for another pass.
     this.applied = Math.max(this.applied, this.syncAgain ? revision : this.cache.revision());
+    this.opts.observer?.sync?.((performance.now() - startedAt) / 1000);
     this.emit('synced', this.stats());
   }
 
@@ -525,8 +554,15 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     // Large ones (a first sync, a reconnect) stream with back-pressure, each step acknowledged,
     // so a slow switch is not timed out on a reply it could not have sent yet. Both are
     // all-or-nothing at the switch.
-    if (messages.length <= PIPELINED_BUNDLE_MAX) await this.channel.bundlePipelined(messages);
-    else await this.channel.bundle(messages);
+    const startedAt = performance.now();
+    let ok = false;
+    try {
+      if (messages.length <= PIPELINED_BUNDLE_MAX) await this.channel.bundlePipelined(messages);
+      else await this.channel.bundle(messages);
+      ok = true;
+    } finally {
+      this.opts.observer?.bundle?.((performance.now() - startedAt) / 1000, messages.length, ok);
+    }
   }
 
   private async bindAll(added: readonly string[], removed: readonly string[]): Promise<void> {

@@ -74,6 +74,8 @@ export interface ControllerLaunchOptions {
   readonly encap?: Encap;
   readonly l3Mode?: L3Mode;
   readonly gateway?: boolean;
+  /** `127.0.0.1:PORT`: serve metrics there (`--metrics-listen`). */
+  readonly metricsListen?: string;
 }
 
 /**
@@ -92,6 +94,7 @@ export function controllerLaunch(o: ControllerLaunchOptions): Launch {
     ...(o.encap ? ['--encap', o.encap] : []),
     ...(o.l3Mode ? ['--l3-mode', o.l3Mode] : []),
     ...(o.gateway ? ['--gateway'] : []),
+    ...(o.metricsListen ? ['--metrics-listen', o.metricsListen] : []),
   ]);
 }
 

@@ -65,12 +65,12 @@ function processFiles(state: SandboxState, name: string): { pidFile: string; log
   };
 }
 
-function startProcess(state: SandboxState, name: string, launch: Launch, chassis?: string): StartedProcess {
+function startProcess(state: SandboxState, name: string, launch: Launch, chassis?: string, metricsUrl?: string): StartedProcess {
   const files = processFiles(state, name);
   const proc = spawnDetached(state, name, launch, files);
   state.update((d) => {
     d.processes = d.processes.filter((p) => p.name !== name);
-    d.processes.push({ name, pidFile: files.pidFile, logFile: files.logFile, chassis });
+    d.processes.push({ name, pidFile: files.pidFile, logFile: files.logFile, chassis, ...(metricsUrl ? { metricsUrl } : {}) });
   });
   return proc;
 }
@@ -105,7 +105,7 @@ async function startServer(state: SandboxState, o: UpOptions, timeoutMs: number)
   state.update((d) => {
     d.store = store;
   });
-  const proc = startProcess(state, 'server', serverLaunch({ listen: `127.0.0.1:${port}`, store }));
+  const proc = startProcess(state, 'server', serverLaunch({ listen: `127.0.0.1:${port}`, store }), undefined, `${apiUrl}/metrics`);
   await waitReady(proc, 'answer to GET /', httpAnswers(serverReadyUrl(apiUrl)), timeoutMs);
   state.update((d) => {
     d.apiUrl = apiUrl;
@@ -114,6 +114,7 @@ async function startServer(state: SandboxState, o: UpOptions, timeoutMs: number)
 }
 
 async function startController(state: SandboxState, c: ChassisInfo, o: UpOptions, apiUrl: string, timeoutMs: number): Promise<void> {
+  const metricsPort = await freePort();
   const launch = controllerLaunch({
     chassis: c.name,
     nb: apiUrl,
@@ -123,8 +124,9 @@ async function startController(state: SandboxState, c: ChassisInfo, o: UpOptions
     encap: o.encap,
     l3Mode: o.l3Mode,
     gateway: c.role === 'gateway',
+    metricsListen: `127.0.0.1:${metricsPort}`,
   });
-  const proc = startProcess(state, `controller-${c.name}`, launch, c.name);
+  const proc = startProcess(state, `controller-${c.name}`, launch, c.name, `http://127.0.0.1:${metricsPort}/metrics`);
   await waitReady(proc, `ready line (${controllerReadyPattern(c.name).source})`, logMatches(proc.logFile, controllerReadyPattern(c.name)), timeoutMs);
 }
 
@@ -193,6 +195,8 @@ export interface ProcessStatus {
   readonly pid?: number;
   readonly alive: boolean;
   readonly logFile?: string;
+  /** Prometheus endpoint (server and controllers). */
+  readonly metricsUrl?: string;
 }
 
 export interface ChassisStatus {
@@ -205,6 +209,8 @@ export interface ChassisStatus {
   readonly ovsdb: ProcessStatus;
   readonly vswitchd: ProcessStatus;
   readonly controller?: ProcessStatus;
+  /** The controller's Prometheus endpoint. */
+  readonly metricsUrl?: string;
 }
 
 export interface VmStatus {
@@ -225,18 +231,20 @@ export interface SandboxStatus {
   readonly chassis: readonly ChassisStatus[];
   readonly processes: readonly ProcessStatus[];
   readonly vms: readonly VmStatus[];
+  /** Every Prometheus endpoint: the server's and each controller's. */
+  readonly metrics: readonly { readonly name: string; readonly url: string }[];
 }
 
-function processStatus(name: string, pidFile: string, match: string, logFile?: string): ProcessStatus {
+function processStatus(name: string, pidFile: string, match: string, logFile?: string, metricsUrl?: string): ProcessStatus {
   const pid = ownedPid(pidFile, match);
-  return { name, pid, alive: pid !== undefined && isAlive(pid), logFile };
+  return { name, pid, alive: pid !== undefined && isAlive(pid), logFile, ...(metricsUrl ? { metricsUrl } : {}) };
 }
 
 export async function status(dir: string): Promise<SandboxStatus | undefined> {
   const state = SandboxState.load(dir);
   if (!state) return undefined;
   const d = state.data;
-  const processes = d.processes.map((p) => processStatus(p.name, p.pidFile, d.dir, p.logFile));
+  const processes = d.processes.map((p) => processStatus(p.name, p.pidFile, d.dir, p.logFile, p.metricsUrl));
   const chassis = d.chassis.map((c): ChassisStatus => {
     const pids = ovsPidFiles(c.ovsDir);
     const ctl = d.processes.find((p) => p.chassis === c.name);
@@ -249,7 +257,8 @@ export async function status(dir: string): Promise<SandboxStatus | undefined> {
       dbSocket: c.dbSocket,
       ovsdb: processStatus('ovsdb-server', pids.ovsdb, c.ovsDir, path.join(c.ovsDir, 'ovsdb-server.log')),
       vswitchd: processStatus('ovs-vswitchd', pids.vswitchd, c.ovsDir, path.join(c.ovsDir, 'ovs-vswitchd.log')),
-      controller: ctl ? processStatus(ctl.name, ctl.pidFile, d.dir, ctl.logFile) : undefined,
+      controller: ctl ? processStatus(ctl.name, ctl.pidFile, d.dir, ctl.logFile, ctl.metricsUrl) : undefined,
+      ...(ctl?.metricsUrl ? { metricsUrl: ctl.metricsUrl } : {}),
     };
   });
   const vms = await Promise.all(
@@ -262,7 +271,8 @@ export async function status(dir: string): Promise<SandboxStatus | undefined> {
       addresses: await ipv4Addresses(v.netns, VM_IFACE),
     })),
   );
-  return { dir: d.dir, tag: d.tag, apiUrl: d.apiUrl, store: d.store, chassis, processes, vms };
+  const metrics = d.processes.filter((p) => p.metricsUrl).map((p) => ({ name: p.name, url: p.metricsUrl as string }));
+  return { dir: d.dir, tag: d.tag, apiUrl: d.apiUrl, store: d.store, chassis, processes, vms, metrics };
 }
 
 function mark(p: ProcessStatus | undefined): string {
@@ -288,6 +298,7 @@ export function formatStatus(s: SandboxStatus): string {
       ].join(' '),
     );
   }
+  if (s.metrics.length > 0) lines.push('', 'metrics:', ...s.metrics.map((m) => `  ${m.name.padEnd(20)} ${m.url}`));
   lines.push('', s.vms.length === 0 ? 'no VMs' : 'vm               chassis  mac                address');
   for (const v of s.vms) {
     lines.push([v.name.padEnd(16), v.chassis.padEnd(8), v.mac.padEnd(18), v.addresses.join(',') || '(none)'].join(' '));

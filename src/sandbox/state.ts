@@ -58,6 +58,8 @@ export interface ProcessInfo {
   readonly logFile: string;
   /** Chassis the process serves (controllers). */
   readonly chassis?: string;
+  /** Its Prometheus endpoint, `http://127.0.0.1:PORT/metrics` (server and controllers). */
+  readonly metricsUrl?: string;
 }
 
 export interface SandboxData {

@@ -41,6 +41,17 @@ export interface ApiOptions {
   readonly authenticator?: Authenticator;
   /** Called for unexpected (non-fault) errors; default writes to stderr. */
   readonly onError?: (err: unknown) => void;
+  /** Called once per API request answered (not for pre-handlers): metrics, request logs. */
+  readonly onResponse?: (info: ResponseInfo) => void;
+}
+
+/** One answered API request, as `ApiOptions.onResponse` sees it. */
+export interface ResponseInfo {
+  readonly req: IncomingMessage;
+  readonly status: number;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
+  readonly requestId: string;
 }
 
 export class NeutronApi {
@@ -51,6 +62,7 @@ export class NeutronApi {
   private readonly auth: Authenticator;
   private readonly preHandlers: PreHandler[];
   private readonly onError: (err: unknown) => void;
+  private readonly onResponse: ((info: ResponseInfo) => void) | undefined;
 
   constructor(
     readonly store: Store,
@@ -63,6 +75,7 @@ export class NeutronApi {
     this.auth = opts.authenticator ?? makeAuthenticator(this.config);
     this.preHandlers = [...(opts.preHandlers ?? [])];
     this.onError = opts.onError ?? ((err) => process.stderr.write(`wyvern server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+    this.onResponse = opts.onResponse;
   }
 
   addPlugin(f: PluginFactory): void {
@@ -80,6 +93,7 @@ export class NeutronApi {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = `req-${randomUUID()}`;
+    const startedAt = performance.now();
     try {
       for (const h of this.preHandlers) if (await h(req, res)) return;
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
@@ -92,6 +106,7 @@ export class NeutronApi {
       if (!res.headersSent) send(res, fault.status, faultBody(fault), requestId);
       else res.end();
     }
+    this.onResponse?.({ req, status: res.statusCode, startedAt, requestId });
   }
 
   private async route(req: IncomingMessage, url: URL): Promise<{ status: number; body?: unknown }> {
