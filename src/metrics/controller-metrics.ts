@@ -29,13 +29,16 @@ export interface ControllerMetrics {
 
 export function controllerMetrics(registry: Registry): ControllerMetrics {
   let source: (() => ControllerProbe) | undefined;
-  // One probe per scrape, shared by every collector of that scrape.
-  let cached: { at: number; probe: ControllerProbe } | undefined;
+  // One probe per scrape, shared by every collector of that scrape (they all run in one turn
+  // of the event loop: none of them waits for I/O).
+  let cached: ControllerProbe | undefined;
   const probe = (): ControllerProbe | undefined => {
     if (!source) return undefined;
-    const t = performance.now();
-    if (!cached || t - cached.at > 100) cached = { at: t, probe: source() };
-    return cached.probe;
+    if (cached === undefined) {
+      cached = source();
+      setImmediate(() => (cached = undefined));
+    }
+    return cached;
   };
   const registers = [registry];
 

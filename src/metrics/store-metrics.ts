@@ -1,7 +1,10 @@
 /**
  * Store metrics, measured by wrapping a Store (every driver alike): transaction latency by
- * outcome, and watch lag — the time from a transaction's commit (as this process saw it
- * answered) to the delivery of its revision to each watcher opened through the wrapper. The
+ * outcome, and watch lag — the time from a transaction's commit to the delivery of its revision
+ * to each watcher opened through the wrapper. The commit time is when this process first learns
+ * of the revision: the transaction's answer, or the first delivery when an in-process driver
+ * hands the events to its watchers before it answers the writer (that first watcher then counts
+ * a lag of 0, the others the fan-out delay after it). The
  * API server wraps its store once, so its own writes and those of remote controllers (the
  * store's HTTP service) are timed, and so are the watch streams it serves them.
  *
@@ -108,8 +111,6 @@ class InstrumentedStore implements Store {
     if (r.succeeded) {
       this.committed.observe((t1 - t0) / 1000);
       const slot = r.revision % RING;
-      // The first answer for a revision wins (an in-process watcher may have seen it already:
-      // then the lag of that delivery is not measured).
       if (this.ringRevision[slot] !== r.revision) {
         this.ringRevision[slot] = r.revision;
         this.ringTime[slot] = t1;
@@ -124,7 +125,14 @@ class InstrumentedStore implements Store {
     const onEvents = (events: Parameters<WatchHandlers['onEvents']>[0], revision: number): void => {
       if (events.length > 0) {
         const slot = revision % RING;
-        if (this.ringRevision[slot] === revision) this.lag.observe((now() - this.ringTime[slot]) / 1000);
+        const t = now();
+        if (this.ringRevision[slot] === revision) this.lag.observe((t - this.ringTime[slot]) / 1000);
+        else if (revision > this.ringRevision[slot]) {
+          // Delivered before the writer's answer: now is the commit time as far as we know.
+          this.ringRevision[slot] = revision;
+          this.ringTime[slot] = t;
+          this.lag.observe(0);
+        }
       }
       handlers.onEvents(events, revision);
     };
