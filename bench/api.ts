@@ -2,7 +2,11 @@
  * Neutron API benchmark: a real `wyvern server` equivalent (NeutronApi on a store, listening on
  * 127.0.0.1:0) driven over HTTP, for sqlite and etcd side by side:
  *
- * - sustained port creates/s on one network with a /16 subnet (N concurrent keep-alive clients);
+ * - sustained port creates/s on one network with a /16 subnet (N concurrent keep-alive clients),
+ *   with the server's metrics on as `wyvern server` runs them;
+ * - the cost of Prometheus scraping (sqlite): the same create run on a fresh store, without
+ *   scraping and with `GET /metrics` every second, in the order none, scrape, scrape, none (so a
+ *   drift of the machine's load cancels out); cost = (none - scrape) / none;
  * - `GET /v2.0/ports` latency with that many ports (p50/p99 over 20 sequential lists);
  * - watch delivery latency: client sends the POST → a store watcher (a separate etcd client for
  *   etcd, an in-process watcher for sqlite) sees the new port; idle (one request at a time) and
@@ -14,7 +18,7 @@
  *
  *   npm run bench:api                 10,000 creates, 32 clients
  *   npm run bench:api -- --quick      1,000 creates (smoke run)
- *   flags: --ports N --concurrency C --drivers sqlite,etcd
+ *   flags: --ports N --concurrency C --drivers sqlite,etcd --scrape-rounds R (ABBA rounds, default 1; 0: skip)
  *   profile the server: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/api.ts
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -23,6 +27,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NeutronApi } from '../src/server/app.js';
+import { createRegistry } from '../src/metrics/registry.js';
+import { instrumentServer } from '../src/metrics/server-metrics.js';
 import { txStats } from '../src/server/tx.js';
 import { EtcdStore } from '../src/store/etcd.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -42,6 +48,7 @@ const WARMUP = QUICK ? 200 : 500;
 const LISTS = 20;
 const WATCH_SAMPLES = QUICK ? 50 : 200;
 const DRIVERS = (flag('drivers') ?? 'sqlite,etcd').split(',');
+const SCRAPE_ROUNDS = Number(flag('scrape-rounds') ?? 1);
 const PROJECT = 'bench';
 
 /** Absolute wall-clock milliseconds with sub-ms resolution, comparable across threads. */
@@ -78,6 +85,21 @@ parentPort.on('message', async (m) => {
       const statuses = {};
       let next = 0;
       let firstError;
+      let scrapes = 0;
+      let scrapeMs = 0;
+      let scraping;
+      const scrapeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      if (m.scrapeUrl) {
+        const scrapeOnce = () => {
+          const t0 = now();
+          http.get(m.scrapeUrl, { agent: scrapeAgent }, (res) => {
+            res.resume();
+            res.on('end', () => { scrapes++; scrapeMs += now() - t0; });
+          }).on('error', () => {});
+        };
+        scrapeOnce();
+        scraping = setInterval(scrapeOnce, 1000);
+      }
       const worker = async () => {
         while (next < m.count) {
           const name = m.namePrefix + (next++);
@@ -92,8 +114,10 @@ parentPort.on('message', async (m) => {
       const start = now();
       await Promise.all(Array.from({ length: m.concurrency }, worker));
       const elapsedMs = now() - start;
+      if (scraping) clearInterval(scraping);
+      scrapeAgent.destroy();
       agent.destroy();
-      parentPort.postMessage({ ok: true, elapsedMs, sent, latencies, statuses, firstError });
+      parentPort.postMessage({ ok: true, elapsedMs, sent, latencies, statuses, firstError, scrapes, scrapeMs });
     } else if (m.op === 'lists') {
       agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const latencies = [];
@@ -122,6 +146,8 @@ interface CreatesResult {
   latencies: number[];
   statuses: Record<string, number>;
   firstError?: string;
+  scrapes: number;
+  scrapeMs: number;
 }
 interface ListsResult {
   latencies: number[];
@@ -232,9 +258,68 @@ interface Row {
   watchMissing: number;
 }
 
-async function measure(driver: string, store: Store, watcherStore: Store, load: LoadGenerator): Promise<Row> {
-  const api = new NeutronApi(store, { onError: (e) => process.stderr.write(`server error: ${String(e)}\n`) });
-  const { server, url } = await api.listen('127.0.0.1', 0);
+/** The API as `wyvern server` runs it: metrics on, `GET /metrics` answered. */
+async function listenApi(store: Store): Promise<{ server: import('node:http').Server; url: string; store: Store }> {
+  const metrics = instrumentServer(store, createRegistry({ process: true }));
+  const api = new NeutronApi(metrics.store, {
+    onError: (e) => process.stderr.write(`server error: ${String(e)}\n`),
+    onResponse: metrics.onResponse,
+    preHandlers: [metrics.handler],
+  });
+  metrics.attach(api);
+  return { ...(await api.listen('127.0.0.1', 0)), store: metrics.store };
+}
+
+interface ScrapeCost {
+  noScrape: number[];
+  scrape: number[];
+  noScrapeMean: number;
+  scrapeMean: number;
+  costPct: number;
+  scrapes: number;
+  scrapeMeanMs: number;
+}
+
+/** Creates/s on fresh sqlite stores without and with a scrape every second (ABBA per round). */
+async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost> {
+  const out: ScrapeCost = { noScrape: [], scrape: [], noScrapeMean: NaN, scrapeMean: NaN, costPct: NaN, scrapes: 0, scrapeMeanMs: NaN };
+  let scrapeMs = 0;
+  let run = 0;
+  for (let round = 0; round < SCRAPE_ROUNDS; round++) {
+    for (const scrape of [false, true, true, false]) {
+      const store = SqliteStore.open(join(dir, `scrape-${run++}.sqlite`));
+      const { server, url } = await listenApi(store);
+      try {
+        const net = await call(url, 'POST', '/v2.0/networks', { network: { name: 'bench' } });
+        const networkId = net.body.network.id as string;
+        await call(url, 'POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: '10.0.0.0/16' } });
+        await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: WARMUP, concurrency: CONCURRENCY, namePrefix: 'w-' });
+        const r = await load.run<CreatesResult>({
+          op: 'creates', base: url, networkId, count: PORTS - WARMUP, concurrency: CONCURRENCY, namePrefix: 'c-',
+          scrapeUrl: scrape ? `${url}/metrics` : undefined,
+        });
+        const rate = r.latencies.length / (r.elapsedMs / 1000);
+        (scrape ? out.scrape : out.noScrape).push(rate);
+        out.scrapes += r.scrapes;
+        scrapeMs += r.scrapeMs;
+        process.stderr.write(`[scrape cost] ${scrape ? 'scrape/s ' : 'no scrape'} ${rate.toFixed(0)} creates/s${scrape ? ` (${r.scrapes} scrapes)` : ''}\n`);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((res) => server.close(() => res(undefined)));
+        await store.close();
+      }
+    }
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  out.noScrapeMean = mean(out.noScrape);
+  out.scrapeMean = mean(out.scrape);
+  out.costPct = ((out.noScrapeMean - out.scrapeMean) / out.noScrapeMean) * 100;
+  out.scrapeMeanMs = out.scrapes > 0 ? scrapeMs / out.scrapes : NaN;
+  return out;
+}
+
+async function measure(driver: string, rawStore: Store, watcherStore: Store, load: LoadGenerator): Promise<Row> {
+  const { server, url } = await listenApi(rawStore);
   const watcher = new NameWatcher();
   try {
     const net = await call(url, 'POST', '/v2.0/networks', { network: { name: 'bench' } });
@@ -305,11 +390,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const load = new LoadGenerator();
   let etcd: EtcdProcess | undefined;
+  let cost: ScrapeCost | undefined;
   try {
     if (DRIVERS.includes('sqlite')) {
       const sqlite = SqliteStore.open(join(dir, 'nb.sqlite'));
       rows.push(await measure('sqlite', sqlite, sqlite, load));
       await sqlite.close();
+      if (SCRAPE_ROUNDS > 0) cost = await scrapeCost(dir, load);
     }
     if (DRIVERS.includes('etcd')) {
       etcd = await EtcdProcess.start();
@@ -343,12 +430,19 @@ async function main(): Promise<void> {
     console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(''));
   }
   console.log('(ms; list 1st = first list after the creates, p50/p99 over all 20; watch = client sends POST → store watcher sees the port, one request at a time; load = the same during the create run)');
-  const goals = { sqliteCreatesPerSec: 1000, etcdCreatesPerSec: 300, listP50Ms: 200, watchP99Ms: 10 };
+  if (cost) {
+    console.log(
+      `metrics scrape cost (sqlite, fresh store per run, ABBA x${SCRAPE_ROUNDS}): no scrape ${cost.noScrape.map((x) => f(x)).join(', ')} creates/s (mean ${f(cost.noScrapeMean)}), ` +
+        `GET /metrics every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms)`,
+    );
+  }
+  const goals = { sqliteCreatesPerSec: 1000, etcdCreatesPerSec: 300, listP50Ms: 200, watchP99Ms: 10, scrapeCostPct: 3 };
   const result: Record<string, unknown> = {};
   for (const { driver, ...rest } of rows) {
     result[driver] = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 100) / 100 : v]));
   }
-  console.log(`RESULT ${JSON.stringify({ ports: PORTS, concurrency: CONCURRENCY, machine, goals, drivers: result })}`);
+  const scrape = cost && Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => Math.round(x)) : Math.round(v * 100) / 100]));
+  console.log(`RESULT ${JSON.stringify({ ports: PORTS, concurrency: CONCURRENCY, machine, goals, drivers: result, scrapeCost: scrape })}`);
 }
 
 await main();

@@ -11,7 +11,7 @@ const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PAT
                          [--bridge br-int] [--encap geneve|vxlan] [--openflow unix:PATH|tcp:IP:PORT]
                          [--l3-mode proactive|reactive] [--gateway] [--bridge-mappings physnet:br[,...]]
                          [--datapath-type netdev|system] [--lease-ttl SECONDS]
-                         [--metrics-listen HOST:PORT]
+                         [--metrics-listen HOST:PORT] [--status-interval SECONDS]
 
 The local controller of one chassis (compute node). It registers the chassis in the north-bound
 store under a lease, ensures the integration bridge (fail-mode secure, OpenFlow 1.3) and one
@@ -35,6 +35,8 @@ compiled from the part of the topology its ports need. It answers its ports' DHC
   --lease-ttl SECONDS   chassis registration lease (default 10)
   --metrics-listen A    serve Prometheus metrics at http://A/metrics (HOST:PORT, port 0: a
                         free one; docs/metrics.md); prints "metrics: URL"
+  --status-interval S   look at this controller every S seconds and publish its status record
+                        for 'wyvern status' when something changed (default 2; 0: never)
 
 It prints "ready" once the switch holds the compiled pipeline. SIGTERM/SIGINT stop it without
 touching the switch's flows or the store: a restarted controller takes over without a gap.`;
@@ -56,7 +58,7 @@ export const controllerCommand: Command = {
   usage,
   async run(argv) {
     const args = parseArgs(argv, {
-      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen'],
+      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen', 'status-interval'],
       booleans: ['gateway'],
     });
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
@@ -72,10 +74,17 @@ export const controllerCommand: Command = {
     const ttl = Number(flagString(args, 'lease-ttl', '10'));
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError('--lease-ttl must be an integer >= 2');
     const log = (line: string): void => void process.stderr.write(`wyvern controller: ${line}\n`);
+    const statusInterval = Number(flagString(args, 'status-interval', '2'));
+    if (!Number.isFinite(statusInterval) || statusInterval < 0) throw new UsageError('--status-interval must be a number of seconds >= 0');
     const metricsListen = flagString(args, 'metrics-listen');
     const listenAt = metricsListen === undefined ? undefined : parseListen(metricsListen);
     const registry = createRegistry({ process: true });
     const metrics = listenAt ? controllerMetrics(registry) : undefined;
+    let metricsServer: MetricsServer | undefined;
+    if (listenAt) {
+      metricsServer = await serveMetrics(registry, listenAt.host, listenAt.port);
+      process.stdout.write(`metrics: ${metricsServer.url}\n`);
+    }
     const controller = new LocalController({
       chassis: need('chassis'),
       nb: need('nb'),
@@ -92,14 +101,11 @@ export const controllerCommand: Command = {
       version: version(),
       log,
       observer: metrics?.observer,
+      statusIntervalMs: statusInterval * 1000,
+      metricsUrl: metricsServer?.url,
     });
     controller.on('error', (err) => log(`error: ${err.message}`));
-    let metricsServer: MetricsServer | undefined;
-    if (metrics && listenAt) {
-      metrics.attach(() => controller.probe());
-      metricsServer = await serveMetrics(registry, listenAt.host, listenAt.port);
-      process.stdout.write(`metrics: ${metricsServer.url}\n`);
-    }
+    metrics?.attach(() => controller.probe());
     await controller.start();
     const s = controller.stats();
     process.stdout.write(`ready: chassis ${need('chassis')}, ${s.installedFlows} flows, ${s.localPorts} local ports\n`);

@@ -6,10 +6,11 @@ import { serverCommand } from './server.js';
 import { sandboxCommand } from './sandbox.js';
 import { controllerCommand } from './controller.js';
 import { traceCommand } from './trace.js';
+import { statusCommand } from './status.js';
 import { version } from './version.js';
 
 /** Every subcommand, in the order `wyvern --help` lists them. */
-const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand, traceCommand];
+const commands: readonly Command[] = [serverCommand, controllerCommand, sandboxCommand, statusCommand, traceCommand];
 
 function help(): string {
   const width = Math.max(0, ...commands.map((c) => c.name.length));

@@ -8,6 +8,8 @@ import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
 import { createRegistry } from '../metrics/registry.js';
 import { instrumentServer } from '../metrics/server-metrics.js';
+import { registerServer } from '../status/server-registration.js';
+import { version } from './version.js';
 import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
 import { flagString, parseArgs, UsageError, type Command } from './command.js';
 
@@ -86,6 +88,8 @@ export const serverCommand: Command = {
     });
     metrics.attach(api);
     const { server, url } = await api.listen(host, port);
+    // For `wyvern status`: this server's record, and a liveness key under a lease.
+    const registration = await registerServer(store, { url, storeUrl, version: version(), log: (line) => process.stderr.write(`wyvern server: ${line}\n`) });
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
@@ -97,6 +101,7 @@ export const serverCommand: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    await registration.stop();
     await store.close();
     return 0;
   },

@@ -34,6 +34,7 @@ import { buildLocalTopology } from './local-topology.js';
 import { bindPort } from './port-binder.js';
 import type { ChassisInfo, Encap, L3Mode, LocalTopology } from '../pipeline/topology.js';
 import type { ControllerObserver, ControllerProbe } from './probe.js';
+import { StatusPublisher } from './status-publisher.js';
 
 /** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
 const PIPELINED_BUNDLE_MAX = 512;
@@ -83,6 +84,10 @@ export interface ControllerOptions {
   readonly log?: (line: string) => void;
   /** Told about bundles and sync passes as they happen (metrics). */
   readonly observer?: ControllerObserver;
+  /** Publish the status record `/status/chassis/<name>` (checked this often; 0/absent: never). */
+  readonly statusIntervalMs?: number;
+  /** Metrics endpoint named in the status record. */
+  readonly metricsUrl?: string;
 }
 
 export interface ControllerStats {
@@ -149,6 +154,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   /** Connections and the lease, for probe(). */
   private readonly links = { openflowConnects: 0, ovsdbReconnects: 0, leaseLosses: 0 };
   private l3Mode: L3Mode;
+  private statusPublisher: StatusPublisher | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     super();
@@ -198,6 +204,17 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.channel.on('error', (err) => this.log(`openflow: ${err.message}`));
     await this.channel.ready();
     await firstSync;
+    if (this.opts.statusIntervalMs) {
+      this.statusPublisher = new StatusPublisher({
+        store: this.store,
+        probe: () => this.probe(),
+        intervalMs: this.opts.statusIntervalMs,
+        leaseTtlSeconds: this.opts.leaseTtlSeconds ?? 10,
+        metricsUrl: this.opts.metricsUrl,
+        log: this.log,
+      });
+      this.statusPublisher.start();
+    }
   }
 
   /** North-bound revision whose state the switch holds (acknowledged). */
@@ -279,6 +296,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.statusPublisher?.stop();
     this.channel?.close();
     await this.configWatch?.cancel();
     await this.cache?.close();
