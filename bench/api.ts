@@ -160,8 +160,13 @@ class LoadGenerator {
 
   run<T>(msg: Record<string, unknown>): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.worker.once('message', (m: { ok: boolean; error?: string } & T) => (m.ok ? resolve(m) : reject(new Error(m.error))));
-      this.worker.once('error', reject);
+      const failed = (err: Error): void => reject(err);
+      this.worker.once('message', (m: { ok: boolean; error?: string } & T) => {
+        this.worker.off('error', failed);
+        if (m.ok) resolve(m);
+        else reject(new Error(m.error));
+      });
+      this.worker.once('error', failed);
       this.worker.postMessage(msg);
     });
   }
@@ -259,7 +264,7 @@ interface Row {
 }
 
 /** The API as `wyvern server` runs it: metrics on, `GET /metrics` answered. */
-async function listenApi(store: Store): Promise<{ server: import('node:http').Server; url: string; store: Store }> {
+async function listenApi(store: Store): Promise<{ server: import('node:http').Server; url: string; store: Store; registry: import('prom-client').Registry }> {
   const metrics = instrumentServer(store, createRegistry({ process: true }));
   const api = new NeutronApi(metrics.store, {
     onError: (e) => process.stderr.write(`server error: ${String(e)}\n`),
@@ -267,7 +272,7 @@ async function listenApi(store: Store): Promise<{ server: import('node:http').Se
     preHandlers: [metrics.handler],
   });
   metrics.attach(api);
-  return { ...(await api.listen('127.0.0.1', 0)), store: metrics.store };
+  return { ...(await api.listen('127.0.0.1', 0)), store: metrics.store, registry: metrics.registry };
 }
 
 interface ScrapeCost {
@@ -278,17 +283,20 @@ interface ScrapeCost {
   costPct: number;
   scrapes: number;
   scrapeMeanMs: number;
+  /** Server event-loop time of one exposition (registry.metrics(), in process, after a run). */
+  exposeMs: number;
+  exposeBytes: number;
 }
 
 /** Creates/s on fresh sqlite stores without and with a scrape every second (ABBA per round). */
 async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost> {
-  const out: ScrapeCost = { noScrape: [], scrape: [], noScrapeMean: NaN, scrapeMean: NaN, costPct: NaN, scrapes: 0, scrapeMeanMs: NaN };
+  const out: ScrapeCost = { noScrape: [], scrape: [], noScrapeMean: NaN, scrapeMean: NaN, costPct: NaN, scrapes: 0, scrapeMeanMs: NaN, exposeMs: NaN, exposeBytes: 0 };
   let scrapeMs = 0;
   let run = 0;
   for (let round = 0; round < SCRAPE_ROUNDS; round++) {
     for (const scrape of [false, true, true, false]) {
       const store = SqliteStore.open(join(dir, `scrape-${run++}.sqlite`));
-      const { server, url } = await listenApi(store);
+      const { server, url, registry } = await listenApi(store);
       try {
         const net = await call(url, 'POST', '/v2.0/networks', { network: { name: 'bench' } });
         const networkId = net.body.network.id as string;
@@ -302,6 +310,11 @@ async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost>
         (scrape ? out.scrape : out.noScrape).push(rate);
         out.scrapes += r.scrapes;
         scrapeMs += r.scrapeMs;
+        if (scrape) {
+          const t0 = performance.now();
+          for (let i = 0; i < 50; i++) out.exposeBytes = (await registry.metrics()).length;
+          out.exposeMs = (performance.now() - t0) / 50;
+        }
         process.stderr.write(`[scrape cost] ${scrape ? 'scrape/s ' : 'no scrape'} ${rate.toFixed(0)} creates/s${scrape ? ` (${r.scrapes} scrapes)` : ''}\n`);
       } finally {
         server.closeAllConnections();
@@ -433,7 +446,8 @@ async function main(): Promise<void> {
   if (cost) {
     console.log(
       `metrics scrape cost (sqlite, fresh store per run, ABBA x${SCRAPE_ROUNDS}): no scrape ${cost.noScrape.map((x) => f(x)).join(', ')} creates/s (mean ${f(cost.noScrapeMean)}), ` +
-        `GET /metrics every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms)`,
+        `GET /metrics every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms); ` +
+        `one exposition (${cost.exposeBytes} bytes) takes ${f(cost.exposeMs, 2)} ms of the server's event loop: ${f(cost.exposeMs / 10, 2)}% of one core at one scrape a second`,
     );
   }
   const goals = { sqliteCreatesPerSec: 1000, etcdCreatesPerSec: 300, listP50Ms: 200, watchP99Ms: 10, scrapeCostPct: 3 };
