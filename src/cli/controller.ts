@@ -1,4 +1,5 @@
 import { parseArgs, flagString, UsageError, type Command } from './command.js';
+import { LOG_FLAGS, LOG_USAGE, loggerFromArgs } from './log-flags.js';
 import { LocalController, type L3Mode } from '../controller/controller.js';
 import type { Encap } from '../pipeline/topology.js';
 import { controllerMetrics } from '../metrics/controller-metrics.js';
@@ -12,6 +13,7 @@ const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PAT
                          [--l3-mode proactive|reactive] [--gateway] [--bridge-mappings physnet:br[,...]]
                          [--datapath-type netdev|system] [--lease-ttl SECONDS]
                          [--metrics-listen HOST:PORT] [--status-interval SECONDS]
+                         [--log-format json|text] [--log-level LEVEL]
 
 The local controller of one chassis (compute node). It registers the chassis in the north-bound
 store under a lease, ensures the integration bridge (fail-mode secure, OpenFlow 1.3) and one
@@ -37,6 +39,7 @@ compiled from the part of the topology its ports need. It answers its ports' DHC
                         free one; docs/metrics.md); prints "metrics: URL"
   --status-interval S   look at this controller every S seconds and publish its status record
                         for 'wyvern status' when something changed (default 2; 0: never)
+${LOG_USAGE}
 
 It prints "ready" once the switch holds the compiled pipeline. SIGTERM/SIGINT stop it without
 touching the switch's flows or the store: a restarted controller takes over without a gap.`;
@@ -58,7 +61,7 @@ export const controllerCommand: Command = {
   usage,
   async run(argv) {
     const args = parseArgs(argv, {
-      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen', 'status-interval'],
+      values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen', 'status-interval', ...LOG_FLAGS],
       booleans: ['gateway'],
     });
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
@@ -73,7 +76,8 @@ export const controllerCommand: Command = {
     if (l3Mode !== 'proactive' && l3Mode !== 'reactive') throw new UsageError('--l3-mode must be proactive or reactive');
     const ttl = Number(flagString(args, 'lease-ttl', '10'));
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError('--lease-ttl must be an integer >= 2');
-    const log = (line: string): void => void process.stderr.write(`wyvern controller: ${line}\n`);
+    const logger = loggerFromArgs(args, 'controller', { chassis: need('chassis') });
+    const log = (line: string): void => logger.info(line);
     const statusInterval = Number(flagString(args, 'status-interval', '2'));
     if (!Number.isFinite(statusInterval) || statusInterval < 0) throw new UsageError('--status-interval must be a number of seconds >= 0');
     const metricsListen = flagString(args, 'metrics-listen');
@@ -104,7 +108,7 @@ export const controllerCommand: Command = {
       statusIntervalMs: statusInterval * 1000,
       metricsUrl: metricsServer?.url,
     });
-    controller.on('error', (err) => log(`error: ${err.message}`));
+    controller.on('error', (err) => logger.error({ err }, 'error'));
     metrics?.attach(() => controller.probe());
     await controller.start();
     const s = controller.stats();

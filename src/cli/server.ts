@@ -8,13 +8,15 @@ import { openStore } from '../store/open.js';
 import { NeutronApi } from '../server/app.js';
 import { createRegistry } from '../metrics/registry.js';
 import { instrumentServer } from '../metrics/server-metrics.js';
-import { registerServer } from '../status/server-registration.js';
+import { publicStoreUrl, registerServer } from '../status/server-registration.js';
 import { version } from './version.js';
 import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
 import { flagString, parseArgs, UsageError, type Command } from './command.js';
+import { LOG_FLAGS, LOG_USAGE, loggerFromArgs } from './log-flags.js';
 
 const usage = `usage: wyvern server [--listen HOST:PORT] [--store URL] [--auth noauth|keystone]
                      [--config FILE] [--default-project ID] [--data-dir DIR]
+                     [--log-format json|text] [--log-level LEVEL]
 
 Serves the Neutron v2.0 API (networks, subnets, ports, ...) on the north-bound store.
 
@@ -25,6 +27,10 @@ Serves the Neutron v2.0 API (networks, subnets, ports, ...) on the north-bound s
   --config FILE          JSON file with ServerConfig fields (flags override it)
   --default-project ID   noauth project for requests without X-Project-Id (default admin)
   --data-dir DIR         where the default sqlite store lives (default ~/.local/share/wyvern)
+${LOG_USAGE}
+
+Logs go to stderr, one line per event: each API request (req_id, method, url, status, ms; the
+req_id is the X-Openstack-Request-Id header of the answer) and every unexpected error.
 
 Serves Prometheus metrics at GET /metrics on the same address (docs/metrics.md).
 Prints "listening on http://HOST:PORT" when ready; stops on SIGINT/SIGTERM.`;
@@ -42,7 +48,8 @@ export const serverCommand: Command = {
   summary: 'run the Neutron v2.0 API server on the north-bound store',
   usage,
   async run(argv) {
-    const args = parseArgs(argv, { values: ['listen', 'store', 'auth', 'config', 'default-project', 'data-dir', 'keystone-url'] });
+    const args = parseArgs(argv, { values: ['listen', 'store', 'auth', 'config', 'default-project', 'data-dir', 'keystone-url', ...LOG_FLAGS] });
+    const logger = loggerFromArgs(args, 'server');
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
     const configFile = flagString(args, 'config');
     let fromFile: Partial<ServerConfig> = {};
@@ -83,13 +90,21 @@ export const serverCommand: Command = {
     // The store's HTTP service (remote controllers: `--nb http://HOST:PORT`) goes in front of the API.
     const api = new NeutronApi(store, {
       config,
-      onResponse: metrics.onResponse,
+      onError: (err) => logger.error({ err }, 'unexpected error'),
+      onResponse: (info) => {
+        metrics.onResponse(info);
+        if (logger.isLevelEnabled('info')) {
+          const ms = Math.round((performance.now() - info.startedAt) * 1000) / 1000;
+          logger.info({ req_id: info.requestId, method: info.req.method, url: info.req.url, status: info.status, ms }, 'request');
+        }
+      },
       preHandlers: [metrics.handler, createStoreHttpHandler(store, { routes: STORE_ROUTES })],
     });
     metrics.attach(api);
     const { server, url } = await api.listen(host, port);
     // For `wyvern status`: this server's record, and a liveness key under a lease.
-    const registration = await registerServer(store, { url, storeUrl, version: version(), log: (line) => process.stderr.write(`wyvern server: ${line}\n`) });
+    const registration = await registerServer(store, { url, storeUrl, version: version(), log: (line) => logger.warn(line) });
+    logger.info({ url, store: publicStoreUrl(storeUrl), metrics: `${url}/metrics` }, 'listening');
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {

@@ -50,7 +50,7 @@ export interface ServerLaunchOptions {
 
 /** `wyvern server --listen HOST:PORT --store STORE` (noauth, the server's default). */
 export function serverLaunch(o: ServerLaunchOptions): Launch {
-  return wyvern(['server', '--listen', o.listen, '--store', o.store]);
+  return wyvern(['server', '--listen', o.listen, '--store', o.store, '--log-format', 'text']);
 }
 
 /** The server is ready when `GET /` (the Neutron versions document) answers 2xx. */
@@ -95,6 +95,7 @@ export function controllerLaunch(o: ControllerLaunchOptions): Launch {
     ...(o.l3Mode ? ['--l3-mode', o.l3Mode] : []),
     ...(o.gateway ? ['--gateway'] : []),
     ...(o.metricsListen ? ['--metrics-listen', o.metricsListen] : []),
+    '--log-format', 'text',
   ]);
 }
 
