@@ -278,6 +278,10 @@ async function listenApi(store: Store): Promise<{ server: import('node:http').Se
 interface ScrapeCost {
   noScrape: number[];
   scrape: number[];
+  /** Process CPU time (server and load generator, user + system) per create, µs: steadier than rates on a shared machine. */
+  cpuNoScrape: number[];
+  cpuScrape: number[];
+  cpuCostPct: number;
   noScrapeMean: number;
   scrapeMean: number;
   costPct: number;
@@ -290,7 +294,7 @@ interface ScrapeCost {
 
 /** Creates/s on fresh sqlite stores without and with a scrape every second (ABBA per round). */
 async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost> {
-  const out: ScrapeCost = { noScrape: [], scrape: [], noScrapeMean: NaN, scrapeMean: NaN, costPct: NaN, scrapes: 0, scrapeMeanMs: NaN, exposeMs: NaN, exposeBytes: 0 };
+  const out: ScrapeCost = { noScrape: [], scrape: [], cpuNoScrape: [], cpuScrape: [], cpuCostPct: NaN, noScrapeMean: NaN, scrapeMean: NaN, costPct: NaN, scrapes: 0, scrapeMeanMs: NaN, exposeMs: NaN, exposeBytes: 0 };
   let scrapeMs = 0;
   let run = 0;
   for (let round = 0; round < SCRAPE_ROUNDS; round++) {
@@ -302,12 +306,15 @@ async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost>
         const networkId = net.body.network.id as string;
         await call(url, 'POST', '/v2.0/subnets', { subnet: { network_id: networkId, ip_version: 4, cidr: '10.0.0.0/16' } });
         await load.run<CreatesResult>({ op: 'creates', base: url, networkId, count: WARMUP, concurrency: CONCURRENCY, namePrefix: 'w-' });
+        const cpu0 = process.cpuUsage();
         const r = await load.run<CreatesResult>({
           op: 'creates', base: url, networkId, count: PORTS - WARMUP, concurrency: CONCURRENCY, namePrefix: 'c-',
           scrapeUrl: scrape ? `${url}/metrics` : undefined,
         });
+        const cpu = process.cpuUsage(cpu0);
         const rate = r.latencies.length / (r.elapsedMs / 1000);
         (scrape ? out.scrape : out.noScrape).push(rate);
+        (scrape ? out.cpuScrape : out.cpuNoScrape).push((cpu.user + cpu.system) / r.latencies.length);
         out.scrapes += r.scrapes;
         scrapeMs += r.scrapeMs;
         if (scrape) {
@@ -327,6 +334,7 @@ async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost>
   out.noScrapeMean = mean(out.noScrape);
   out.scrapeMean = mean(out.scrape);
   out.costPct = ((out.noScrapeMean - out.scrapeMean) / out.noScrapeMean) * 100;
+  out.cpuCostPct = ((mean(out.cpuScrape) - mean(out.cpuNoScrape)) / mean(out.cpuNoScrape)) * 100;
   out.scrapeMeanMs = out.scrapes > 0 ? scrapeMs / out.scrapes : NaN;
   return out;
 }
@@ -447,6 +455,7 @@ async function main(): Promise<void> {
     console.log(
       `metrics scrape cost (sqlite, fresh store per run, ABBA x${SCRAPE_ROUNDS}): no scrape ${cost.noScrape.map((x) => f(x)).join(', ')} creates/s (mean ${f(cost.noScrapeMean)}), ` +
         `GET /metrics every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms); ` +
+        `CPU per create ${cost.cpuNoScrape.map((x) => f(x)).join(', ')} µs without, ${cost.cpuScrape.map((x) => f(x)).join(', ')} µs with: cost ${f(cost.cpuCostPct, 1)}%; ` +
         `one exposition (${cost.exposeBytes} bytes) takes ${f(cost.exposeMs, 2)} ms of the server's event loop: ${f(cost.exposeMs / 10, 2)}% of one core at one scrape a second`,
     );
   }
