@@ -12,4 +12,14 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The topology page's script runs in the browser (src/ui/static), with cytoscape loaded before it.
+    files: ['src/ui/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'URLSearchParams', 'sessionStorage', 'EventSource', 'cytoscape', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -8,6 +8,7 @@ packages=(
   python3-openstackclient # the real `openstack` CLI against our API
   iproute2 iputils-ping traceroute tcpdump ethtool iperf3
   busybox                # udhcpc, the DHCP client inside sandbox VMs
+  chromium               # the topology page's test (headless, driven by playwright-core)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,8 @@ import { NeutronApi } from '../server/app.js';
 import { createRegistry } from '../metrics/registry.js';
 import { instrumentServer } from '../metrics/server-metrics.js';
 import { publicStoreUrl, registerServer } from '../status/server-registration.js';
+import { makeAuthenticator } from '../server/auth.js';
+import { uiHandler } from '../ui/handler.js';
 import { version } from './version.js';
 import { ConfigError, loadConfigFile, makeConfig, type ServerConfig } from '../server/config.js';
 import { flagString, parseArgs, UsageError, type Command } from './command.js';
@@ -32,7 +34,8 @@ ${LOG_USAGE}
 Logs go to stderr, one line per event: each API request (req_id, method, url, status, ms; the
 req_id is the X-Openstack-Request-Id header of the answer) and every unexpected error.
 
-Serves Prometheus metrics at GET /metrics on the same address (docs/metrics.md).
+Serves Prometheus metrics at GET /metrics and the topology page at /ui/ on the same address
+(docs/metrics.md, docs/ui.md).
 Prints "listening on http://HOST:PORT" when ready; stops on SIGINT/SIGTERM.`;
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -101,6 +104,8 @@ export const serverCommand: Command = {
       preHandlers: [metrics.handler, createStoreHttpHandler(store, { routes: STORE_ROUTES })],
     });
     metrics.attach(api);
+    // The topology page at /ui/ (docs/ui.md).
+    api.addPreHandler(uiHandler({ store, auth: makeAuthenticator(api.config) }));
     const { server, url } = await api.listen(host, port);
     // For `wyvern status`: this server's record, and a liveness key under a lease.
     const registration = await registerServer(store, { url, storeUrl, version: version(), log: (line) => logger.warn(line) });
