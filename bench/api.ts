@@ -19,6 +19,7 @@
  *   npm run bench:api                 10,000 creates, 32 clients
  *   npm run bench:api -- --quick      1,000 creates (smoke run)
  *   flags: --ports N --concurrency C --drivers sqlite,etcd --scrape-rounds R (ABBA rounds, default 1; 0: skip)
+ *          --scrape-path P (GET P instead of /metrics: a placebo, to tell the cost of scraping from noise)
  *   profile the server: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/api.ts
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -49,6 +50,8 @@ const LISTS = 20;
 const WATCH_SAMPLES = QUICK ? 50 : 200;
 const DRIVERS = (flag('drivers') ?? 'sqlite,etcd').split(',');
 const SCRAPE_ROUNDS = Number(flag('scrape-rounds') ?? 1);
+/** What the "scrape" runs GET every second: /metrics, or another path as a placebo (e.g. /). */
+const SCRAPE_PATH = flag('scrape-path') ?? '/metrics';
 const PROJECT = 'bench';
 
 /** Absolute wall-clock milliseconds with sub-ms resolution, comparable across threads. */
@@ -309,7 +312,7 @@ async function scrapeCost(dir: string, load: LoadGenerator): Promise<ScrapeCost>
         const cpu0 = process.cpuUsage();
         const r = await load.run<CreatesResult>({
           op: 'creates', base: url, networkId, count: PORTS - WARMUP, concurrency: CONCURRENCY, namePrefix: 'c-',
-          scrapeUrl: scrape ? `${url}/metrics` : undefined,
+          scrapeUrl: scrape ? `${url}${SCRAPE_PATH}` : undefined,
         });
         const cpu = process.cpuUsage(cpu0);
         const rate = r.latencies.length / (r.elapsedMs / 1000);
@@ -454,7 +457,7 @@ async function main(): Promise<void> {
   if (cost) {
     console.log(
       `metrics scrape cost (sqlite, fresh store per run, ABBA x${SCRAPE_ROUNDS}): no scrape ${cost.noScrape.map((x) => f(x)).join(', ')} creates/s (mean ${f(cost.noScrapeMean)}), ` +
-        `GET /metrics every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms); ` +
+        `GET ${SCRAPE_PATH} every 1 s ${cost.scrape.map((x) => f(x)).join(', ')} (mean ${f(cost.scrapeMean)}): cost ${f(cost.costPct, 1)}% (${cost.scrapes} scrapes, mean ${f(cost.scrapeMeanMs, 1)} ms); ` +
         `CPU per create ${cost.cpuNoScrape.map((x) => f(x)).join(', ')} µs without, ${cost.cpuScrape.map((x) => f(x)).join(', ')} µs with: cost ${f(cost.cpuCostPct, 1)}%; ` +
         `one exposition (${cost.exposeBytes} bytes) takes ${f(cost.exposeMs, 2)} ms of the server's event loop: ${f(cost.exposeMs / 10, 2)}% of one core at one scrape a second`,
     );
