@@ -89,12 +89,27 @@ export function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/**
+ * Canonical text of one action list, cached per list object: compilers share one list among many
+ * flows (e.g. the conjunctions of every address flow of a remote group), and the diff compares
+ * instructions of every changed flow.
+ */
+const actionListText = new WeakMap<readonly Action[], string>();
+function actionsText(actions: readonly Action[]): string {
+  let t = actionListText.get(actions);
+  if (t === undefined) actionListText.set(actions, (t = stableStringify(actions.map(normAction))));
+  return t;
+}
+
 export function canonicalInstructions(ins: readonly Instruction[]): string {
-  return stableStringify(
-    sortInstructions(ins)
-      .filter((i) => !(i.type === 'apply_actions' && i.actions.length === 0))
-      .map(normInstruction),
-  );
+  const parts: string[] = [];
+  for (const i of sortInstructions(ins)) {
+    if (i.type === 'apply_actions' && i.actions.length === 0) continue;
+    // The same text stableStringify(normInstruction(i)) gives (keys sorted: actions, type).
+    if (i.type === 'apply_actions' || i.type === 'write_actions') parts.push(`{"actions":${actionsText(i.actions)},"type":"${i.type}"}`);
+    else parts.push(stableStringify(normInstruction(i)));
+  }
+  return `[${parts.join(',')}]`;
 }
 
 export function canonicalBuckets(groupType: string, buckets: readonly Bucket[]): string {

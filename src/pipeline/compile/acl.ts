@@ -269,6 +269,17 @@ function addressMatch(addr: string, v: 4 | 6, dir: Direction): Match {
  * nothing, see docs/api.md).
  */
 export function ruleMatches(r: SecurityRuleInfo, dir: Direction): Match[] {
+  let byDir = ruleMatchCache.get(r);
+  if (!byDir) ruleMatchCache.set(r, (byDir = new Map()));
+  let m = byDir.get(dir);
+  if (!m) byDir.set(dir, (m = computeRuleMatches(r, dir)));
+  return m;
+}
+
+/** Rules are immutable (replaced on change): their matches are computed once. */
+const ruleMatchCache = new WeakMap<SecurityRuleInfo, Map<Direction, Match[]>>();
+
+function computeRuleMatches(r: SecurityRuleInfo, dir: Direction): Match[] {
   const base: Match = { eth_type: ethType(r), ...prefixMatch(r, dir) };
   if (r.protocol === null) return [base];
   const proto: Match = { ...base, ip_proto: r.protocol };
@@ -318,17 +329,37 @@ export function compileRuleAcl(b: FlowBuilder, ctx: CompileContext, ruleKey: num
 export function compileMemberAcl(b: FlowBuilder, ctx: CompileContext, portKey: number): void {
   const m = ctx.topo.groupMembers?.get(portKey);
   if (!m) return;
-  const rules = m.groups.flatMap((g) => ctx.rulesByRemoteGroup.get(g) ?? []);
   for (const dir of DIRECTIONS) {
     for (const [v, eth_type] of ETH_TYPES) {
-      const ids = [...new Set(rules.filter((r) => r.direction === dir && r.ethertype === v && ruleMatches(r, dir).length > 0).map((r) => r.key))];
-      if (ids.length === 0) continue;
-      ids.sort((x, y) => x - y);
-      const actions: Action[] = ids.map((id) => ({ type: 'conjunction', id, clause: 2, nClauses: 3 }));
+      const actions = memberConjunctions(ctx, m.groups, dir, v);
+      if (actions.length === 0) continue;
       for (const addr of m.addresses) {
         if (isIpv6(addr) !== (v === 6)) continue;
         b.flow(ACL_STAGES[dir].rules, { priority: PRIO_ACL_CONJ, match: { eth_type, ...addressMatch(addr, v, dir) }, actions });
       }
     }
   }
+}
+
+/**
+ * The conjunctions (clause 2) a member of `groups` carries for one direction and ethertype: one
+ * list object per snapshot and group set, shared by every member with that set (1,000 members
+ * of one group compute it once; the canonical text of the list is cached by identity too).
+ */
+const memberConjCache = new WeakMap<CompileContext, Map<string, Action[]>>();
+function memberConjunctions(ctx: CompileContext, groups: readonly string[], dir: Direction, v: 4 | 6): Action[] {
+  let cache = memberConjCache.get(ctx);
+  if (!cache) memberConjCache.set(ctx, (cache = new Map()));
+  const key = `${dir}|${v}|${groups.join(',')}`;
+  let out = cache.get(key);
+  if (out) return out;
+  const ids = new Set<number>();
+  for (const g of groups) {
+    for (const r of ctx.rulesByRemoteGroup.get(g) ?? []) {
+      if (r.direction === dir && r.ethertype === v && ruleMatches(r, dir).length > 0) ids.add(r.key);
+    }
+  }
+  out = [...ids].sort((x, y) => x - y).map((id) => ({ type: 'conjunction', id, clause: 2, nClauses: 3 }) as const);
+  cache.set(key, out);
+  return out;
 }
