@@ -1,10 +1,20 @@
 /** Faults of routers, floating IPs and security groups (Neutron's classes and messages). */
-import { Conflict, NeutronFault, ResourceNotFound } from './errors.js';
+import { Conflict, InvalidInput, NeutronFault, ResourceNotFound } from './errors.js';
 
 /** neutron_lib BadRequest: `Bad <resource> request: <msg>.` */
 export class ResourceBadRequest extends NeutronFault {
   constructor(resource: string, msg: string) {
     super(400, 'BadRequest', `Bad ${resource} request: ${msg}.`);
+  }
+}
+/**
+ * Wyvern routes on every chassis (the data plane is distributed only): a centralized router
+ * (`distributed: false`) is refused rather than silently routed elsewhere. The `dvr` extension
+ * (configuring the choice) is therefore not advertised; `distributed` shows `true`.
+ */
+export class CentralizedRouterNotSupported extends InvalidInput {
+  constructor() {
+    super('distributed=false (a centralized router) is not supported: Wyvern routes on every chassis, every router is distributed');
   }
 }
 export class InvalidRoutes extends NeutronFault {

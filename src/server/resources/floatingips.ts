@@ -8,7 +8,7 @@ import { parseIp } from '../../model/ip-address.js';
 import { FLOATINGIPS_PREFIX, floatingIpAssocKey, ipPrefix, PORTS_PREFIX, resourceKey, routerGuardKey } from '../../model/keys.js';
 import { DEVICE_OWNER_FLOATINGIP, type FloatingIpRecord, type PortRecord, type RouterRecord, type StandardRecord, type SubnetRecord } from '../../model/records.js';
 import { ipAddress, nullable, standardAttributes, uuid } from '../attributes.js';
-import type { RequestContext } from '../context.js';
+import { internalContext, type RequestContext } from '../context.js';
 import { IpAddressGenerationFailure, PortNotFound } from '../errors.js';
 import { createInternalPort, deleteInternalPort } from '../internal-ports.js';
 import { ExternalGatewayForFloatingIPNotFound, FloatingIPNotFound, FloatingIPPortAlreadyAssociated, ResourceBadRequest } from '../l3-errors.js';
@@ -189,6 +189,16 @@ export const floatingipsPlugin: PluginFactory = (env) => {
     }
   };
   addHook(env.hooks, 'beforeDelete', 'ports', (tx, _ctx, rec) => disassociate(tx, rec as PortRecord, []));
+  // Deleting an external network deletes its unassociated floating IPs (Neutron's
+  // delete_disassociated_floatingips); an associated one needs a router gateway there, whose
+  // port makes the network delete fail with NetworkInUse.
+  addHook(env.hooks, 'beforeDelete', 'networks', async (tx, _ctx, rec) => {
+    const fips = (await tx.rangeJson<FloatingIpRecord>(FLOATINGIPS_PREFIX, { guard: true })).filter((f) => f.floating_network_id === rec.id && f.port_id === null);
+    for (const f of fips) {
+      await plugin.delete(tx, internalContext(f.project_id), f);
+      tx.delete(resourceKey('floatingips', f.id));
+    }
+  });
   addHook(env.hooks, 'beforeUpdate', 'ports', (tx, _ctx, cur, next) => disassociate(tx, cur as PortRecord, (next as PortRecord).fixed_ips.map((f) => f.ip_address)));
 
   return plugin as unknown as ResourcePlugin<StandardRecord>;

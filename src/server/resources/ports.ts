@@ -23,8 +23,9 @@ import {
 import { allocateHinted, allocateIp, claimIp, claimMac, eui64Address, generateMac, ipCandidate, nextHinted, randomMac, releaseIp, releaseMac } from '../ipam.js';
 import type { PluginFactory, ResourcePlugin, ServerEnv } from '../registry.js';
 import type { Tx } from '../tx.js';
+import { isRouterInterface } from '../../model/subjects.js';
 import { loadNetwork, networkUsable } from './networks.js';
-import { loadSubnet, subnetsOfNetwork } from './subnets.js';
+import { isAutoAddressSubnet, loadSubnet, subnetsOfNetwork } from './subnets.js';
 
 const VNIC_TYPES = ['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed'];
 
@@ -67,6 +68,7 @@ async function assignFixedIps(
   requested: readonly FixedIpRequest[] | undefined,
   keep: readonly FixedIp[] = [],
   firstIp?: { readonly subnetId: string; readonly ip: string },
+  deviceOwner = '',
 ): Promise<FixedIp[]> {
   const subnets = await subnetsOfNetwork(tx, net.id);
   const out: FixedIp[] = [];
@@ -95,7 +97,7 @@ async function assignFixedIps(
     }
     for (const s of subnets.filter((x) => x.ip_version === 6)) {
       await loadSubnet(tx, s.id);
-      if (s.ipv6_address_mode === 'slaac' || s.ipv6_address_mode === 'dhcpv6-stateless') {
+      if (isAutoAddressSubnet(s)) {
         const ip = eui64Address(s, mac);
         await claimIp(tx, s, ip, portId);
         push({ subnet_id: s.id, ip_address: ip });
@@ -107,7 +109,20 @@ async function assignFixedIps(
     }
     return out;
   }
+  // Update (Neutron's _get_changed_ips_for_port): an entry naming only a subnet keeps an address
+  // the port already has there; addresses on automatic (SLAAC, DHCPv6-stateless) subnets stay
+  // unless the port is a router interface.
+  const explicit = new Set(requested.filter((r) => r.ip_address !== undefined).map((r) => r.ip_address));
+  const unmatched = keep.filter((k) => !explicit.has(k.ip_address));
   for (const r of requested) {
+    if (r.ip_address === undefined && r.subnet_id !== undefined) {
+      const i = unmatched.findIndex((k) => k.subnet_id === r.subnet_id);
+      if (i >= 0) {
+        push(unmatched[i]);
+        unmatched.splice(i, 1);
+        continue;
+      }
+    }
     let subnet: SubnetRecord | undefined;
     if (r.subnet_id !== undefined) {
       subnet = subnets.find((s) => s.id === r.subnet_id);
@@ -139,8 +154,15 @@ async function assignFixedIps(
       throw new InvalidInput('fixed_ips entries need subnet_id or ip_address');
     }
   }
+  if (!isRouterInterface({ device_owner: deviceOwner })) {
+    for (const k of unmatched) {
+      const s = subnets.find((x) => x.id === k.subnet_id);
+      if (s && isAutoAddressSubnet(s) && !out.some((o) => o.subnet_id === k.subnet_id)) push(k);
+    }
+  }
   return out;
 }
+
 
 function checkSecurity(portSecurity: boolean, sgs: readonly string[], pairs: readonly AllowedAddressPair[], created: boolean): void {
   if (!portSecurity && sgs.length > 0) {
@@ -297,7 +319,7 @@ export const portsPlugin: PluginFactory = (env) => {
       }
       let fixedIps = current.fixed_ips;
       if (changes.fixed_ips !== undefined) {
-        fixedIps = await assignFixedIps(tx, ctx, net, current.id, mac, changes.fixed_ips as FixedIpRequest[], current.fixed_ips);
+        fixedIps = await assignFixedIps(tx, ctx, net, current.id, mac, changes.fixed_ips as FixedIpRequest[], current.fixed_ips, undefined, (changes.device_owner as string | undefined) ?? current.device_owner);
         for (const old of current.fixed_ips) {
           if (!fixedIps.some((f) => f.subnet_id === old.subnet_id && f.ip_address === old.ip_address)) releaseIp(tx, old.subnet_id, old.ip_address);
         }

@@ -1,5 +1,5 @@
 /**
- * routers: L3 routers (router, extraroute, ext-gw-mode, dvr, extraroute-atomic) with
+ * routers: L3 routers (router, extraroute, ext-gw-mode, extraroute-atomic) with
  * add/remove_router_interface. Interfaces are ports (device_owner
  * `network:router_interface_distributed`, device_id = router id, one fixed IP each); the gateway
  * is a port on the external network (device_owner `network:router_gateway`). Every interface or
@@ -28,6 +28,7 @@ import { Conflict, InvalidInput, invalidAttribute, PolicyNotAuthorized, PortNotF
 import { allocateInteger } from '../ipam.js';
 import { createInternalPort, deleteInternalPort, rewritePort } from '../internal-ports.js';
 import {
+  CentralizedRouterNotSupported,
   InvalidRoutes,
   PortInUse,
   ResourceBadRequest,
@@ -82,6 +83,9 @@ const routeDict = dict({
   nexthop: { convert: ipAddress, required: true },
 });
 const routesConverter = listOf(routeDict);
+/** `routes: null` on update clears the routes, as in Neutron (the tempest cleanup sends it). */
+const routesUpdateConverter: Converter = (v, attr) => (v === null ? [] : routesConverter(v, attr));
+
 
 function routesText(routes: readonly HostRoute[]): string {
   return JSON.stringify(routes);
@@ -254,19 +258,18 @@ export const routersPlugin: PluginFactory = (env) => {
       status: { allowPost: false, allowPut: false },
       distributed: { allowPost: true, allowPut: true, default: true, convert: bool, adminOnlyWrite: true },
       external_gateway_info: { allowPost: true, allowPut: true, default: null, convert: gatewayConverter },
-      routes: { allowPost: false, allowPut: true, convert: routesConverter },
+      routes: { allowPost: false, allowPut: true, convert: routesUpdateConverter },
     },
     extensions: [
       { alias: 'router', name: 'Neutron L3 Router', description: 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.' },
       { alias: 'extraroute', name: 'Neutron Extra Route', description: 'Extra routes configuration for L3 router' },
       { alias: 'extraroute-atomic', name: 'Atomically add/remove extra routes', description: 'Edit extra routes of a router on server side by atomically adding/removing extra routes' },
       { alias: 'ext-gw-mode', name: 'Neutron L3 Configurable external gateway mode', description: 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway' },
-      { alias: 'dvr', name: 'Distributed Virtual Router', description: 'Enables configuration of Distributed Virtual Routers.' },
     ],
     notFound: (id) => new RouterNotFound(id),
 
     async create(tx, ctx, input, base): Promise<RouterRecord> {
-      if (input.distributed === false) throw new InvalidInput('Wyvern routers are always distributed');
+      if (input.distributed === false) throw new CentralizedRouterNotSupported();
       const key = await allocateInteger(tx, ROUTER_KEY_PREFIX, [[1, MAX_ROUTER_KEY]], base.id);
       if (key === undefined) throw new RetryLimitExceeded();
       const gw = await applyGateway(env, tx, ctx, { id: base.id, external_gateway_info: null, gw_port_id: null }, input.external_gateway_info as GatewayRequest | null, []);
@@ -283,7 +286,7 @@ export const routersPlugin: PluginFactory = (env) => {
     },
 
     async update(tx, ctx, current, changes: Input): Promise<RouterRecord> {
-      if (changes.distributed === false) throw new InvalidInput('Wyvern routers are always distributed');
+      if (changes.distributed === false) throw new CentralizedRouterNotSupported();
       let ports = await routerPorts(tx, current.id);
       const next: Record<string, unknown> = { ...current };
       for (const k of ['name', 'description', 'admin_state_up']) if (changes[k] !== undefined) next[k] = changes[k];

@@ -17,6 +17,8 @@ import {
 } from '../errors.js';
 import type { Input, PluginFactory, ResourcePlugin } from '../registry.js';
 import type { Tx } from '../tx.js';
+import { isRouterInterface } from '../../model/subjects.js';
+import { timestamp } from '../time.js';
 import { AUTO_DELETE_DEVICE_OWNERS, loadNetwork, networkVisible } from './networks.js';
 
 const IPV6_MODES = ['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless'];
@@ -47,6 +49,11 @@ export async function loadSubnet(tx: Tx, id: string): Promise<SubnetRecord> {
 /** Subnets of a network (unguarded read; guard the ones you use with loadSubnet). */
 export async function subnetsOfNetwork(tx: Tx, networkId: string): Promise<SubnetRecord[]> {
   return (await tx.rangeJson<SubnetRecord>(SUBNETS_PREFIX, { where: { network_id: networkId } })).sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
+}
+
+/** SLAAC and DHCPv6-stateless subnets: every port gets its EUI-64 address automatically. */
+export function isAutoAddressSubnet(s: SubnetRecord): boolean {
+  return s.ipv6_address_mode === 'slaac' || s.ipv6_address_mode === 'dhcpv6-stateless';
 }
 
 function poolText(p: AllocationPool): string {
@@ -138,7 +145,9 @@ export const subnetsPlugin: PluginFactory = (env) => {
     async canSee(ctx: RequestContext, s: SubnetRecord, tx: Tx) {
       if (s.project_id === ctx.projectId) return true;
       const n = await tx.peekJsonCached<NetworkRecord>(resourceKey('networks', s.network_id));
-      return n !== undefined && (n.shared || n['router:external'] || n.project_id === ctx.projectId) && networkVisible(ctx, n);
+      // Not the subnets of a network that is only external (Neutron hides them from other
+      // projects unless the network is also shared).
+      return n !== undefined && (n.shared || n.project_id === ctx.projectId) && networkVisible(ctx, n);
     },
 
     async create(tx, ctx, input, base): Promise<SubnetRecord> {
@@ -213,12 +222,14 @@ export const subnetsPlugin: PluginFactory = (env) => {
         if (ports.has(kv.value)) continue;
         const p = await tx.getJson<PortRecord>(resourceKey('ports', kv.value));
         if (!p) continue;
-        if (!AUTO_DELETE_DEVICE_OWNERS.includes(p.value.device_owner)) throw new SubnetInUse(s.id);
+        // Addresses Neutron hands out by itself go with the subnet: a DHCP port's, and every
+        // non-router port's address on a SLAAC / DHCPv6-stateless subnet.
+        const automatic = isAutoAddressSubnet(s) && !isRouterInterface(p.value);
+        if (!automatic && !AUTO_DELETE_DEVICE_OWNERS.includes(p.value.device_owner)) throw new SubnetInUse(s.id);
         ports.set(kv.value, p.value);
       }
-      // Only auto-deletable (DHCP) ports hold addresses here: drop their address on this subnet.
       for (const p of ports.values()) {
-        tx.putJson(resourceKey('ports', p.id), { ...p, fixed_ips: p.fixed_ips.filter((f) => f.subnet_id !== s.id), revision_number: p.revision_number + 1 });
+        tx.putJson(resourceKey('ports', p.id), { ...p, fixed_ips: p.fixed_ips.filter((f) => f.subnet_id !== s.id), revision_number: p.revision_number + 1, updated_at: timestamp() });
       }
       for (const kv of allocations) tx.delete(kv.key);
     },

@@ -47,6 +47,22 @@ async function vmPort(extra: Record<string, unknown> = {}): Promise<Json> {
 }
 
 describe('floating IPs', () => {
+  it('deleting an external network deletes its unassociated floating IPs; an associated one keeps it in use', async () => {
+    const other = await h.req('POST', '/v2.0/networks', { network: { name: 'public2', 'router:external': true } }, { admin: true });
+    await h.req('POST', '/v2.0/subnets', { subnet: { network_id: other.body.network.id, ip_version: 4, cidr: '198.51.100.0/28', enable_dhcp: false } }, { admin: true });
+    const f = (await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: other.body.network.id } }, { admin: true })).body.floatingip;
+    expect((await h.req('DELETE', `/v2.0/networks/${other.body.network.id}`, undefined, { admin: true })).status).toBe(204);
+    expectFault(await h.req('GET', `/v2.0/floatingips/${f.id}`, undefined, { admin: true }), 404, 'FloatingIPNotFound');
+    expect((await allPorts()).filter((p) => p.network_id === other.body.network.id)).toEqual([]);
+    expect((await h.store.range('/ipam/ip/')).kvs.some((kv) => kv.value === f.id)).toBe(false);
+    // On the network with a router gateway and an associated floating IP: NetworkInUse, nothing changes.
+    const vm = await vmPort();
+    await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, port_id: vm.id } }, P1);
+    const before = await dump();
+    expectFault(await h.req('DELETE', `/v2.0/networks/${ext.net}`, undefined, { admin: true }), 409, 'NetworkInUse');
+    expect(await dump()).toBe(before);
+  });
+
   it('create allocates from the external subnet through a network:floatingip port; delete frees it', async () => {
     const r = await h.req('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.net, description: 'd' } }, P1);
     expect(r.status).toBe(201);

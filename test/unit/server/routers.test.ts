@@ -51,15 +51,21 @@ describe('routers', () => {
     expect((await h.store.get(routerKeyKey(rec.key)))!.value).toBe(r.id);
     const r2 = await router(h);
     expect((await record<RouterRecord>(h, 'routers', r2.id)).key).not.toBe(rec.key);
-    expectFault(await h.req('POST', '/v2.0/routers', { router: { distributed: false } }), 400, 'InvalidInput');
+    const centralized = await h.req('POST', '/v2.0/routers', { router: { distributed: false } });
+    expectFault(centralized, 400, 'InvalidInput');
+    expect(centralized.body.NeutronError.message).toMatch(/distributed=false .* not supported/);
+    expectFault(await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { distributed: false } }), 400, 'InvalidInput');
+    expect((await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { distributed: true } })).body.router.distributed).toBe(true);
     expectFault(await h.req('POST', '/v2.0/routers', { router: { distributed: true } }, { project: 'p1' }), 403, 'PolicyNotAuthorized');
     expectFault(await h.req('POST', '/v2.0/routers', { router: { routes: [] } }), 400, 'HTTPBadRequest');
     expect((await h.req('DELETE', `/v2.0/routers/${r.id}`)).status).toBe(204);
     expect(await h.store.get(routerKeyKey(rec.key))).toBeUndefined();
     expectFault(await h.req('GET', `/v2.0/routers/${r.id}`), 404, 'RouterNotFound');
     const ext = (await h.req('GET', '/v2.0/extensions')).body.extensions.map((e: Json) => e.alias);
-    expect(ext).toEqual(expect.arrayContaining(['router', 'extraroute', 'extraroute-atomic', 'ext-gw-mode', 'dvr', 'security-group']));
+    expect(ext).toEqual(expect.arrayContaining(['router', 'extraroute', 'extraroute-atomic', 'ext-gw-mode', 'security-group']));
+    // Every router is distributed: choosing (the dvr extension) and HA are not offered.
     expect(ext).not.toContain('l3-ha');
+    expect(ext).not.toContain('dvr');
   });
 
   it('add_router_interface by subnet: gateway IP port, Neutron response, errors change nothing', async () => {
@@ -210,10 +216,21 @@ describe('routers', () => {
     expect(await ports(h)).toEqual([]);
   });
 
+  it('router interface port: a fixed_ips update naming its subnet keeps the address; moving it is refused', async () => {
+    const a = await netWithSubnet(h, '10.0.0.0/24');
+    const r = await router(h);
+    const port = (await h.req('PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: a.subnet })).body.port_id;
+    const u = await h.req('PUT', `/v2.0/ports/${port}`, { port: { fixed_ips: [{ subnet_id: a.subnet }] } });
+    expect(u.status).toBe(200);
+    expect(u.body.port.fixed_ips).toEqual([{ subnet_id: a.subnet, ip_address: '10.0.0.1' }]);
+    expectFault(await h.req('PUT', `/v2.0/ports/${port}`, { port: { fixed_ips: [{ subnet_id: a.subnet, ip_address: '10.0.0.9' }] } }), 409, 'PortInUse');
+  });
+
   it('routes (extraroute): nexthop must be on a router subnet; add/remove_extraroutes; interface in use by a route', async () => {
     const a = await netWithSubnet(h, '10.0.0.0/24');
     const ext = await externalNet(h);
-    const r = await router(h, { external_gateway_info: { network_id: ext.net } });
+    // The gateway's address is pinned: a random one was 203.0.113.254 (the route's nexthop) once in 253 runs.
+    const r = await router(h, { external_gateway_info: { network_id: ext.net, external_fixed_ips: [{ ip_address: '203.0.113.2' }] } });
     const before = await dump(h);
     expectFault(await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.5' }] } }), 400, 'InvalidRoutes');
     expect(await dump(h)).toBe(before);
@@ -234,6 +251,9 @@ describe('routers', () => {
     expect(removed.body.router.routes).toEqual([{ destination: '172.16.0.0/12', nexthop: '10.0.0.6' }]);
     expect((await h.req('GET', `/v2.0/routers/${r.id}`)).body.router.routes).toEqual([{ destination: '172.16.0.0/12', nexthop: '10.0.0.6' }]);
     expect((await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [] } })).body.router.routes).toEqual([]);
+    // `routes: null` clears them too (Neutron accepts it; tempest's cleanup sends it).
+    await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: [{ destination: '172.16.0.0/12', nexthop: '10.0.0.6' }] } });
+    expect((await h.req('PUT', `/v2.0/routers/${r.id}`, { router: { routes: null } })).body.router.routes).toEqual([]);
     expect((await h.req('PUT', `/v2.0/routers/${r.id}/remove_router_interface`, { subnet_id: a.subnet })).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectFault, netWithSubnet, startApi, type Harness } from './helpers.js';
+import { expectFault, netWithSubnet, startApi, type Harness, type Json } from './helpers.js';
 
 let h: Harness;
 let net: string;
@@ -95,5 +95,33 @@ describe('subnets', () => {
     expect((await h.req('GET', `/v2.0/ports/${dhcp.body.port.id}`)).body.port.fixed_ips).toEqual([]);
     expectFault(await h.req('GET', `/v2.0/subnets/${id}`), 404, 'SubnetNotFound');
     expect((await h.store.range('/ipam/ip/')).kvs).toEqual([]);
+  });
+
+  for (const mode of ['slaac', 'dhcpv6-stateless'] as const) {
+    it(`delete: a ${mode} subnet takes the automatic addresses of ports with it, not a router interface's`, async () => {
+      const v4 = (await h.req('POST', '/v2.0/subnets', sub({}))).body.subnet.id;
+      const v6 = (await h.req('POST', '/v2.0/subnets', { subnet: { network_id: net, ip_version: 6, cidr: '2001:db8::/64', ipv6_address_mode: mode, ipv6_ra_mode: mode } })).body.subnet.id;
+      const vm = (await h.req('POST', '/v2.0/ports', { port: { network_id: net } })).body.port;
+      expect(vm.fixed_ips.map((f: Json) => f.subnet_id)).toEqual([v4, v6]);
+      const iface = (await h.req('POST', '/v2.0/ports', { port: { network_id: net, device_owner: 'network:router_interface', device_id: 'r1', fixed_ips: [{ subnet_id: v6 }] } })).body.port;
+      expectFault(await h.req('DELETE', `/v2.0/subnets/${v6}`), 409, 'SubnetInUse');
+      await h.req('DELETE', `/v2.0/ports/${iface.id}`);
+      expect((await h.req('DELETE', `/v2.0/subnets/${v6}`)).status).toBe(204);
+      const after = (await h.req('GET', `/v2.0/ports/${vm.id}`)).body.port;
+      expect(after.fixed_ips).toEqual([vm.fixed_ips[0]]);
+      expect(after.revision_number).toBe(vm.revision_number + 1);
+      expect((await h.store.range(`/ipam/ip/${v6}/`)).kvs).toEqual([]);
+      // A port update naming only the IPv4 subnet keeps its address there (Neutron reuses it).
+      expect((await h.req('PUT', `/v2.0/ports/${vm.id}`, { port: { fixed_ips: [{ subnet_id: v4 }] } })).body.port.fixed_ips).toEqual([vm.fixed_ips[0]]);
+    });
+  }
+
+  it('port update: automatic IPv6 addresses stay when fixed_ips leaves them out; a subnet-only entry reuses the address', async () => {
+    const v4 = (await h.req('POST', '/v2.0/subnets', sub({}))).body.subnet.id;
+    await h.req('POST', '/v2.0/subnets', { subnet: { network_id: net, ip_version: 6, cidr: '2001:db8::/64', ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } });
+    const vm = (await h.req('POST', '/v2.0/ports', { port: { network_id: net } })).body.port;
+    const u = await h.req('PUT', `/v2.0/ports/${vm.id}`, { port: { fixed_ips: [{ subnet_id: v4, ip_address: '10.0.0.77' }] } });
+    expect(u.body.port.fixed_ips).toEqual([{ subnet_id: v4, ip_address: '10.0.0.77' }, vm.fixed_ips[1]]);
+    expect(await h.store.get(`/ipam/ip/${v4}/${vm.fixed_ips[0].ip_address}`)).toBeUndefined();
   });
 });
