@@ -24,7 +24,7 @@ import {
 } from '../../model/records.js';
 import { bool, dict, ipAddress, listOf, standardAttributes, uuid, type Converter } from '../attributes.js';
 import type { RequestContext } from '../context.js';
-import { Conflict, InvalidInput, invalidAttribute, PolicyNotAuthorized, PortNotFound, RetryLimitExceeded, SubnetNotFound } from '../errors.js';
+import { Conflict, invalidAttribute, PolicyNotAuthorized, PortNotFound, RetryLimitExceeded, SubnetNotFound } from '../errors.js';
 import { allocateInteger } from '../ipam.js';
 import { createInternalPort, deleteInternalPort, rewritePort } from '../internal-ports.js';
 import {
