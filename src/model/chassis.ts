@@ -26,3 +26,25 @@ export interface ChassisRecord {
   /** ISO time the controller registered. */
   readonly started_at: string;
 }
+
+/**
+ * `/nb/agents/<id>`: a chassis as Neutron's agent API shows it (written by the server when it
+ * first sees the registration; id = a UUID derived from the chassis name, so it is stable across
+ * restarts). Liveness is not stored: an agent is alive while its chassis key (under the
+ * controller's lease) exists.
+ */
+export interface AgentRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly project_id: string;
+  readonly tags: readonly string[];
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly revision_number: number;
+  /** The chassis name (`binding:host_id` of the ports it binds). */
+  readonly chassis: string;
+  readonly admin_state_up: boolean;
+  /** The registration last seen (kept when the chassis goes away, for the dead agent's view). */
+  readonly registration: ChassisRecord;
+}

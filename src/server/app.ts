@@ -128,6 +128,10 @@ export class NeutronApi {
     if (!plugin) throw new HttpNotFound(url.pathname);
     const ctx = await this.auth.authenticate(req.headers);
     const [, , id, sub, tag] = parts;
+    const ro = plugin.readOnly;
+    if ((method === 'POST' && ro?.create) || (method === 'PUT' && sub === undefined && ro?.update) || (method === 'DELETE' && sub === undefined && ro?.delete)) {
+      throw new MethodNotAllowed();
+    }
     if (id === undefined) {
       if (method === 'GET') return { status: 200, body: await this.list(plugin, ctx, url) };
       if (method === 'POST') return { status: 201, body: await this.create(plugin, ctx, await readBody(req, this.config.maxBodyBytes)) };
@@ -306,7 +310,9 @@ export class NeutronApi {
     const params = url.searchParams;
     const sort = parseSort(plugin, params);
     if (plugin.beforeList) await plugin.beforeList(ctx, params);
-    const entries = await this.listRecords(tx, plugin.prefix);
+    const entries = plugin.computeRecords
+      ? (await plugin.computeRecords(tx, ctx)).map((record): ListEntry => ({ modRevision: 0, record, json: [undefined, undefined] }))
+      : await this.listRecords(tx, plugin.prefix);
     const visible: ListEntry[] = [];
     for (const e of entries) {
       const r = e.record;
@@ -328,7 +334,7 @@ export class NeutronApi {
     let objs = applyFilters(plugin, rendered, params);
     objs = sortObjects(objs, sort);
     const page = paginate(objs, params, url);
-    if (fields.length === 0 && !plugin.derive) {
+    if (fields.length === 0 && !plugin.derive && !plugin.computeRecords) {
       // Serialize each object once per (record revision, view); reuse it in later lists.
       const items = page.items.map((o) => {
         const e = entryOf.get(o)!;

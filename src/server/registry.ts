@@ -81,6 +81,16 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
    * default group the first time it lists them, as Neutron does.
    */
   beforeList?(ctx: RequestContext, params: URLSearchParams): Promise<void>;
+  /**
+   * Operations the resource does not offer (405 HTTPMethodNotAllowed): agents are registered by
+   * controllers, never POSTed; availability zones are read only.
+   */
+  readonly readOnly?: { readonly create?: boolean; readonly update?: boolean; readonly delete?: boolean };
+  /**
+   * Records not stored under `prefix` but computed for each list (availability zones, from the
+   * chassis registrations). Lists use them instead of the store's records.
+   */
+  computeRecords?(tx: Tx, ctx: RequestContext): Promise<StandardRecord[]>;
   /** `PUT /v2.0/<collection>/<id>/<action>` (e.g. routers' add_router_interface). */
   readonly memberActions?: Readonly<
     Record<string, (tx: Tx, ctx: RequestContext, record: R, body: unknown) => Promise<{ body: unknown; record?: R }>>

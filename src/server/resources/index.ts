@@ -3,6 +3,7 @@
  * folder exporting a PluginFactory, plus one line here.
  */
 import type { ExtensionDescriptor, PluginFactory } from '../registry.js';
+import { agentsPlugin, availabilityZonesPlugin } from './agents.js';
 import { networksPlugin } from './networks.js';
 import { floatingipsPlugin } from './floatingips.js';
 import { portsPlugin } from './ports.js';
@@ -19,6 +20,8 @@ export const CORE_PLUGINS: readonly PluginFactory[] = [
   floatingipsPlugin,
   securityGroupsPlugin,
   securityGroupRulesPlugin,
+  agentsPlugin,
+  availabilityZonesPlugin,
 ];
 
 /** Extensions implemented by the framework itself for every resource. */
