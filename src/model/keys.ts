@@ -152,3 +152,21 @@ export function routerGuardKey(routerId: string): string {
 export function securityGroupGuardKey(groupId: string): string {
   return `${GUARD_PREFIX}security-group/${groupId}`;
 }
+
+// ---- Subnet pools -----------------------------------------------------------------------------
+
+export const SUBNETPOOLS_PREFIX = collectionPrefix('subnetpools');
+
+/** `/ipam/default-subnetpool/<4|6>` → id of the default subnet pool of that IP version. */
+export function defaultSubnetPoolKey(version: 4 | 6): string {
+  return `${IPAM_PREFIX}default-subnetpool/${version}`;
+}
+
+/**
+ * `/guard/subnetpool/<id>`: read with a guard and written by every allocation from the pool (so
+ * two concurrent allocations never take the same prefix), written by every subnet delete of the
+ * pool; read with a guard by the pool's delete and prefix changes.
+ */
+export function subnetPoolGuardKey(poolId: string): string {
+  return `${GUARD_PREFIX}subnetpool/${poolId}`;
+}

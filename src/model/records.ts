@@ -63,7 +63,27 @@ export interface SubnetRecord extends StandardRecord {
   readonly host_routes: readonly HostRoute[];
   readonly ipv6_ra_mode: string | null;
   readonly ipv6_address_mode: string | null;
-  readonly subnetpool_id: null;
+  /** The subnet pool the cidr was allocated from (`/nb/subnetpools/<id>`), or null. */
+  readonly subnetpool_id: string | null;
+}
+
+/**
+ * `/nb/subnetpools/<id>`: address space subnets are allocated from (by prefix length or by a
+ * cidr inside it). Subnets allocated from a pool carry its id in `subnetpool_id`.
+ */
+export interface SubnetPoolRecord extends StandardRecord {
+  readonly ip_version: 4 | 6;
+  /** Canonical CIDRs, merged (netaddr.cidr_merge) and in address order. */
+  readonly prefixes: readonly string[];
+  readonly default_prefixlen: number;
+  readonly min_prefixlen: number;
+  readonly max_prefixlen: number;
+  /** Addresses (IPv4) or /64s (IPv6) each project may allocate from the pool; null = no limit. */
+  readonly default_quota: number | null;
+  readonly shared: boolean;
+  /** The pool `use_default_subnetpool` allocates from for its IP version (one per version). */
+  readonly is_default: boolean;
+  readonly address_scope_id: string | null;
 }
 
 export interface FixedIp {

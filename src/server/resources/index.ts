@@ -10,11 +10,13 @@ import { portsPlugin } from './ports.js';
 import { routersPlugin } from './routers.js';
 import { securityGroupRulesPlugin } from './security-group-rules.js';
 import { securityGroupsPlugin } from './security-groups.js';
+import { subnetpoolsPlugin } from './subnetpools.js';
 import { subnetsPlugin } from './subnets.js';
 
 export const CORE_PLUGINS: readonly PluginFactory[] = [
   networksPlugin,
   subnetsPlugin,
+  subnetpoolsPlugin,
   portsPlugin,
   routersPlugin,
   floatingipsPlugin,

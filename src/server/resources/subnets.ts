@@ -1,7 +1,7 @@
 /** subnets: cidr, gateway, allocation pools, DHCP options; IPv4 fully, IPv6 validated. */
 import { cidrContains, cidrsOverlap, formatIp, parseCidr, parseIp, usableRange, type Cidr } from '../../model/ip-address.js';
-import { ipPrefix, networkGuardKey, resourceKey, SUBNETS_PREFIX } from '../../model/keys.js';
-import type { AllocationPool, HostRoute, NetworkRecord, PortRecord, StandardRecord, SubnetRecord } from '../../model/records.js';
+import { ipPrefix, networkGuardKey, resourceKey, SUBNETS_PREFIX, subnetPoolGuardKey } from '../../model/keys.js';
+import type { AllocationPool, HostRoute, NetworkRecord, PortRecord, StandardRecord, SubnetPoolRecord, SubnetRecord } from '../../model/records.js';
 import { bool, dict, int, ipAddress, listOf, nullable, oneOf, standardAttributes, uuid, type Converter } from '../attributes.js';
 import type { RequestContext } from '../context.js';
 import {
@@ -9,6 +9,7 @@ import {
   InvalidAllocationPool,
   InvalidInput,
   invalidAttribute,
+  NeutronFault,
   OutOfBoundsAllocationPool,
   OverlappingAllocationPools,
   PolicyNotAuthorized,
@@ -18,6 +19,8 @@ import {
 import type { Input, PluginFactory, ResourcePlugin } from '../registry.js';
 import type { Tx } from '../tx.js';
 import { isRouterInterface } from '../../model/subjects.js';
+import { ResourceBadRequest } from '../l3-errors.js';
+import { allocateFromPool, defaultSubnetPool, loadSubnetPool } from './subnetpools.js';
 import { timestamp } from '../time.js';
 import { AUTO_DELETE_DEVICE_OWNERS, loadNetwork, networkVisible } from './networks.js';
 
@@ -131,7 +134,10 @@ export const subnetsPlugin: PluginFactory = (env) => {
       ...standardAttributes(),
       network_id: { allowPost: true, allowPut: false, required: true, convert: uuid },
       ip_version: { allowPost: true, allowPut: false, required: true, convert: (v, a) => { const n = int(4, 6)(v, a); if (n !== 4 && n !== 6) throw invalidAttribute(a, `${String(v)} is not in [4, 6]`); return n; } },
-      cidr: { allowPost: true, allowPut: false, required: true, convert: strictCidr },
+      // Required unless the subnet is allocated from a subnet pool.
+      cidr: { allowPost: true, allowPut: false, convert: strictCidr },
+      prefixlen: { allowPost: true, allowPut: false, convert: int(0, 128) },
+      use_default_subnetpool: { allowPost: true, allowPut: false, default: false, convert: bool },
       gateway_ip: { allowPost: true, allowPut: true, convert: nullable(ipAddress) },
       allocation_pools: { allowPost: true, allowPut: true, convert: poolsConverter },
       enable_dhcp: { allowPost: true, allowPut: true, default: true, convert: bool },
@@ -139,7 +145,7 @@ export const subnetsPlugin: PluginFactory = (env) => {
       host_routes: { allowPost: true, allowPut: true, default: [], convert: routesConverter },
       ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, convert: nullable(oneOf(IPV6_MODES)) },
       ipv6_address_mode: { allowPost: true, allowPut: false, default: null, convert: nullable(oneOf(IPV6_MODES)) },
-      subnetpool_id: { allowPost: true, allowPut: false, default: null, convert: (v, a) => { if (v !== null) throw invalidAttribute(a, 'subnet pools are not supported'); return null; } },
+      subnetpool_id: { allowPost: true, allowPut: false, default: null, convert: nullable(uuid) },
     },
     notFound: (id) => new SubnetNotFound(id),
     async canSee(ctx: RequestContext, s: SubnetRecord, tx: Tx) {
@@ -153,10 +159,24 @@ export const subnetsPlugin: PluginFactory = (env) => {
     async create(tx, ctx, input, base): Promise<SubnetRecord> {
       const net = await loadNetwork(tx, ctx, input.network_id as string);
       if (!ctx.isAdmin && net.project_id !== ctx.projectId) throw new PolicyNotAuthorized('create_subnet');
-      const cidrText = input.cidr as string;
-      const c = parseCidr(cidrText)!;
       const version = input.ip_version as 4 | 6;
-      if (c.version !== version) throw new InvalidInput(`Cidr ${cidrText} does not match the ip_version ${version}`);
+      let pool: SubnetPoolRecord | undefined;
+      if (input.subnetpool_id !== null) pool = await loadSubnetPool(tx, ctx, input.subnetpool_id as string);
+      else if (input.use_default_subnetpool === true) {
+        pool = await defaultSubnetPool(tx, ctx, version);
+        if (!pool) throw new ResourceBadRequest('subnets', `No default subnetpool found for IPv${version}`);
+      }
+      if (!pool && input.cidr === undefined) throw new ResourceBadRequest('subnets', 'A cidr must be specified in the absence of a subnet pool');
+      if (pool && pool.ip_version !== version) throw new ResourceBadRequest('subnets', `Cannot allocate IPv${version} subnet from IPv${pool.ip_version} subnet pool`);
+      if (input.cidr !== undefined && parseCidr(input.cidr)!.version !== version) throw new InvalidInput(`Cidr ${input.cidr as string} does not match the ip_version ${version}`);
+      // Neutron's network/subnet-pool affinity: the subnets of one IP version on a network all
+      // come from the same pool (or none).
+      const siblings = (await subnetsOfNetwork(tx, net.id)).filter((o) => o.ip_version === version);
+      if (siblings.some((o) => o.subnetpool_id !== (pool?.id ?? null))) {
+        throw new NeutronFault(400, 'NetworkSubnetPoolAffinityError', 'Subnets hosted on the same network must be allocated from the same subnet pool.');
+      }
+      const cidrText = pool ? await allocateFromPool(tx, pool, base.project_id, input.cidr as string | undefined, input.prefixlen as number | undefined) : (input.cidr as string);
+      const c = parseCidr(cidrText)!;
       if (version === 4 && c.prefixLen > 30) throw new InvalidInput(`${cidrText} is too small: IPv4 subnets need a prefix length of at most 30`);
       if (version === 6 && c.prefixLen > 126) throw new InvalidInput(`${cidrText} is too small: IPv6 subnets need a prefix length of at most 126`);
       const ra = input.ipv6_ra_mode as string | null;
@@ -194,7 +214,7 @@ export const subnetsPlugin: PluginFactory = (env) => {
         host_routes: input.host_routes as HostRoute[],
         ipv6_ra_mode: ra,
         ipv6_address_mode: am,
-        subnetpool_id: null,
+        subnetpool_id: pool?.id ?? null,
       };
     },
 
@@ -216,6 +236,7 @@ export const subnetsPlugin: PluginFactory = (env) => {
       const guardKey = networkGuardKey(s.network_id);
       await tx.get(guardKey);
       tx.put(guardKey, `-${s.id}`);
+      if (s.subnetpool_id !== null) tx.put(subnetPoolGuardKey(s.subnetpool_id), `-${s.id}`);
       const allocations = await tx.range(ipPrefix(s.id));
       const ports = new Map<string, PortRecord>();
       for (const kv of allocations) {

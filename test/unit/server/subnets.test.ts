@@ -41,7 +41,8 @@ describe('subnets', () => {
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ cidr: 'banana' })), 400, 'HTTPBadRequest');
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ ip_version: 5 })), 400, 'HTTPBadRequest');
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ ip_version: 6 })), 400, 'InvalidInput');
-    expectFault(await h.req('POST', '/v2.0/subnets', { subnet: { network_id: net, ip_version: 4 } }), 400, 'HTTPBadRequest');
+    // No cidr and no subnet pool: Neutron's BadRequest.
+    expectFault(await h.req('POST', '/v2.0/subnets', { subnet: { network_id: net, ip_version: 4 } }), 400, 'BadRequest');
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ network_id: '00000000-0000-0000-0000-000000000000' })), 404, 'NetworkNotFound');
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ gateway_ip: '10.9.0.1' })), 400, 'InvalidInput');
     expectFault(await h.req('POST', '/v2.0/subnets', sub({ allocation_pools: [{ start: '10.0.1.1', end: '10.0.1.5' }] })), 400, 'OutOfBoundsAllocationPool');
