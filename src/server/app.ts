@@ -23,6 +23,7 @@ import {
   NeutronFault,
   PolicyNotAuthorized,
   RequestEntityTooLarge,
+  RevisionNumberConstraintFailed,
   TagNotFound,
 } from './errors.js';
 import { applyFilters, paginate, parseSort, selectFields, sortObjects, type Page } from './query.js';
@@ -139,9 +140,9 @@ export class NeutronApi {
     }
     if (sub === undefined) {
       if (method === 'GET') return { status: 200, body: await this.show(plugin, ctx, id, url.searchParams.getAll('fields')) };
-      if (method === 'PUT') return { status: 200, body: await this.update(plugin, ctx, id, await readBody(req, this.config.maxBodyBytes)) };
+      if (method === 'PUT') return { status: 200, body: await this.update(plugin, ctx, id, await readBody(req, this.config.maxBodyBytes), revisionConstraint(req)) };
       if (method === 'DELETE') {
-        await this.remove(plugin, ctx, id);
+        await this.remove(plugin, ctx, id, revisionConstraint(req));
         return { status: 204 };
       }
       throw new MethodNotAllowed();
@@ -448,7 +449,7 @@ export class NeutronApi {
     return { ...next, revision_number: current.revision_number + 1, updated_at: timestamp() };
   }
 
-  private async update(plugin: ResourcePlugin, ctx: RequestContext, id: string, body: unknown): Promise<unknown> {
+  private async update(plugin: ResourcePlugin, ctx: RequestContext, id: string, body: unknown, ifMatch?: number): Promise<unknown> {
     this.requireWrite(ctx, `update_${plugin.member}`);
     const obj = body as Record<string, unknown> | null;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || !(plugin.member in obj) || Object.keys(obj).length !== 1) {
@@ -458,6 +459,7 @@ export class NeutronApi {
     const out = await runTx(this.store, async (tx) => {
       const current = await this.loadVisible(tx, plugin, ctx, id);
       this.requireOwner(ctx, current, `update_${plugin.member}`);
+      checkRevision(current, ifMatch);
       const next = this.bump(await plugin.update(tx, ctx, current, changes), current);
       for (const h of this.hooks.beforeUpdate.get(plugin.collection) ?? []) await h(tx, ctx, current, next);
       tx.putJson(resourceKey(plugin.collection, id), next);
@@ -466,11 +468,12 @@ export class NeutronApi {
     return { [plugin.member]: out };
   }
 
-  private async remove(plugin: ResourcePlugin, ctx: RequestContext, id: string): Promise<void> {
+  private async remove(plugin: ResourcePlugin, ctx: RequestContext, id: string, ifMatch?: number): Promise<void> {
     this.requireWrite(ctx, `delete_${plugin.member}`);
     await runTx(this.store, async (tx) => {
       const current = await this.loadVisible(tx, plugin, ctx, id);
       this.requireOwner(ctx, current, `delete_${plugin.member}`);
+      checkRevision(current, ifMatch);
       for (const h of this.hooks.beforeDelete.get(plugin.collection) ?? []) await h(tx, ctx, current);
       await plugin.delete(tx, ctx, current);
       tx.delete(resourceKey(plugin.collection, id));
@@ -540,6 +543,27 @@ export class NeutronApi {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     return { server, url: `http://${h}:${addr.port}` };
   }
+}
+
+/**
+ * The `revision-if-match` constraint: `If-Match: revision_number=N` on PUT or DELETE (other
+ * entity tags are ignored, as Neutron does); a malformed number → 400.
+ */
+function revisionConstraint(req: IncomingMessage): number | undefined {
+  const h = req.headers['if-match'];
+  if (h === undefined) return undefined;
+  for (const part of (Array.isArray(h) ? h.join(',') : h).split(',')) {
+    const t = part.trim();
+    if (!t.startsWith('revision_number=')) continue;
+    const v = t.slice('revision_number='.length);
+    if (!/^[0-9]+$/.test(v)) throw new BadRequest(`If-Match header requires revision_number to be an integer, not '${v}'`);
+    return Number(v);
+  }
+  return undefined;
+}
+
+function checkRevision(current: StandardRecord, ifMatch: number | undefined): void {
+  if (ifMatch !== undefined && current.revision_number !== ifMatch) throw new RevisionNumberConstraintFailed(ifMatch, current.revision_number);
 }
 
 function checkTag(t: unknown): string {

@@ -184,6 +184,14 @@ export class AddressPairAndPortSecurityRequired extends Conflict {
   }
 }
 
+// ---- 412 ----
+/** `If-Match: revision_number=N` and the resource is at another revision. */
+export class RevisionNumberConstraintFailed extends NeutronFault {
+  constructor(constraint: number, current: number) {
+    super(412, 'RevisionNumberConstraintFailed', `Constrained to ${constraint}, but current revision is ${current}`);
+  }
+}
+
 // ---- 5xx ----
 export class NoNetworkAvailable extends NeutronFault {
   constructor() {

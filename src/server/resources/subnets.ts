@@ -59,6 +59,11 @@ export function isAutoAddressSubnet(s: SubnetRecord): boolean {
   return s.ipv6_address_mode === 'slaac' || s.ipv6_address_mode === 'dhcpv6-stateless';
 }
 
+/** A subnet added or removed changes its network (Neutron bumps the parent's revision). */
+function touchNetwork(tx: Tx, net: NetworkRecord): void {
+  tx.putJson(resourceKey('networks', net.id), { ...net, revision_number: net.revision_number + 1, updated_at: timestamp() });
+}
+
 function poolText(p: AllocationPool): string {
   return `${p.start}-${p.end}`;
 }
@@ -202,6 +207,7 @@ export const subnetsPlugin: PluginFactory = (env) => {
       if (gateway !== null) checkGateway(c, cidrText, gateway);
       const pools = (input.allocation_pools as AllocationPool[] | undefined) ?? defaultPools(c, gateway);
       checkPools(c, cidrText, pools, gateway);
+      touchNetwork(tx, net);
       return {
         ...base,
         network_id: net.id,
@@ -237,6 +243,8 @@ export const subnetsPlugin: PluginFactory = (env) => {
       await tx.get(guardKey);
       tx.put(guardKey, `-${s.id}`);
       if (s.subnetpool_id !== null) tx.put(subnetPoolGuardKey(s.subnetpool_id), `-${s.id}`);
+      const net = await tx.getJson<NetworkRecord>(resourceKey('networks', s.network_id));
+      if (net) touchNetwork(tx, net.value);
       const allocations = await tx.range(ipPrefix(s.id));
       const ports = new Map<string, PortRecord>();
       for (const kv of allocations) {

@@ -96,6 +96,23 @@ describe('networks', () => {
     expect((await h.req('GET', `/v2.0/networks/${id}`)).body.network.revision_number).toBe(1);
   });
 
+  it('If-Match: revision_number=N constrains PUT and DELETE (412 otherwise); subnets bump their network', async () => {
+    const n = (await h.req('POST', '/v2.0/networks', { network: { name: 'blue' } })).body.network;
+    const put = (rev: string, name: string) => h.req('PUT', `/v2.0/networks/${n.id}`, { network: { name } }, { headers: { 'If-Match': rev } });
+    const stale = await put('revision_number=7', 'x');
+    expectFault(stale, 412, 'RevisionNumberConstraintFailed');
+    expect(stale.body.NeutronError.message).toBe('Constrained to 7, but current revision is 0');
+    expectFault(await put('revision_number=x', 'x'), 400, 'HTTPBadRequest');
+    expect((await put('revision_number=0', 'red')).body.network).toMatchObject({ name: 'red', revision_number: 1 });
+    expect((await put('"some-etag"', 'green')).status).toBe(200);
+    const s = (await h.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.0/24' } })).body.subnet;
+    expect((await h.req('GET', `/v2.0/networks/${n.id}`)).body.network.revision_number).toBe(3);
+    await h.req('DELETE', `/v2.0/subnets/${s.id}`);
+    expect((await h.req('GET', `/v2.0/networks/${n.id}`)).body.network.revision_number).toBe(4);
+    expectFault(await h.req('DELETE', `/v2.0/networks/${n.id}`, undefined, { headers: { 'If-Match': 'revision_number=3' } }), 412, 'RevisionNumberConstraintFailed');
+    expect((await h.req('DELETE', `/v2.0/networks/${n.id}`, undefined, { headers: { 'If-Match': 'revision_number=4' } })).status).toBe(204);
+  });
+
   it('delete: 404, NetworkInUse, DHCP ports auto-deleted, everything released', async () => {
     expectFault(await h.req('DELETE', '/v2.0/networks/00000000-0000-0000-0000-000000000000'), 404, 'NetworkNotFound');
     const { net } = await netWithSubnet(h);
