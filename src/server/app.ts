@@ -362,7 +362,14 @@ export class NeutronApi {
 
   private async show(plugin: ResourcePlugin, ctx: RequestContext, id: string, fields: string[]): Promise<unknown> {
     const tx = new Tx(this.store);
-    const rec = await this.loadVisible(tx, plugin, ctx, id);
+    let rec: StandardRecord;
+    if (plugin.computeRecords) {
+      const found = (await plugin.computeRecords(tx, ctx)).find((r) => r.id === id);
+      if (!found || !(await this.canSee(tx, plugin, ctx, found))) throw plugin.notFound(id);
+      rec = found;
+    } else {
+      rec = await this.loadVisible(tx, plugin, ctx, id);
+    }
     const [obj] = await this.render(tx, plugin, ctx, [rec]);
     return { [plugin.member]: selectFields(obj, fields) };
   }
@@ -586,11 +593,29 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
     res.end();
     return;
   }
-  const bytes = body instanceof RawJson ? body.bytes : Buffer.from(JSON.stringify(body));
+  const bytes = body instanceof RawJson ? body.bytes : Buffer.from(jsonText(body));
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', bytes.length);
   res.end(bytes);
+}
+
+/** Marks a BigInt in JSON text until it is written as a bare number (unguessable: per process). */
+const BIGINT_MARK = `\u0000bigint-${randomUUID()}:`;
+const BIGINT_RE = new RegExp(`"${JSON.stringify(BIGINT_MARK).slice(1, -1).replace(/\\/g, '\\\\')}(-?[0-9]+)"`, 'g');
+
+/**
+ * JSON text of a response body; BigInt values (IPv6 address counts, beyond 2^53) are written as
+ * exact JSON numbers, as Python's json module writes Neutron's integers.
+ */
+export function jsonText(body: unknown): string {
+  let big = false;
+  const text = JSON.stringify(body, (_k, v: unknown) => {
+    if (typeof v !== 'bigint') return v;
+    big = true;
+    return `${BIGINT_MARK}${v}`;
+  });
+  return big ? text.replace(BIGINT_RE, '$1') : text;
 }
 
 /** A response body already serialized (UTF-8 JSON). */

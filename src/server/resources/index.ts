@@ -4,6 +4,7 @@
  */
 import type { ExtensionDescriptor, PluginFactory } from '../registry.js';
 import { agentsPlugin, availabilityZonesPlugin } from './agents.js';
+import { networkIpAvailabilityPlugin } from './network-ip-availability.js';
 import { networksPlugin } from './networks.js';
 import { floatingipsPlugin } from './floatingips.js';
 import { portsPlugin } from './ports.js';
@@ -24,6 +25,7 @@ export const CORE_PLUGINS: readonly PluginFactory[] = [
   securityGroupRulesPlugin,
   agentsPlugin,
   availabilityZonesPlugin,
+  networkIpAvailabilityPlugin,
 ];
 
 /** Extensions implemented by the framework itself for every resource. */
