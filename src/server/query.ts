@@ -131,26 +131,26 @@ export function paginate(objs: ApiObject[], params: URLSearchParams, selfUrl: UR
     seq = seq.slice(idx + 1);
   }
   const page = seq.slice(0, limit);
-  const more = seq.length > page.length;
   const items = reverse ? [...page].reverse() : page;
   const links: Page['links'] = [];
-  const link = (m: string, rev: boolean): string => {
+  const link = (m: string | undefined, rev: boolean): string => {
     const u = new URL(selfUrl.toString());
     u.searchParams.delete('marker');
     u.searchParams.delete('page_reverse');
-    u.searchParams.set('marker', m);
+    if (m !== undefined) u.searchParams.set('marker', m);
     if (rev) u.searchParams.set('page_reverse', 'True');
     return u.toString();
   };
-  const first = items[0];
-  const last = items[items.length - 1];
-  if (first && last) {
-    // Forward: "next" if more items follow; "previous" if we started after a marker.
-    // Reverse paging swaps the two conditions.
-    const hasNext = reverse ? marker !== null : more;
-    const hasPrev = reverse ? more : marker !== null;
-    if (hasNext && Number.isFinite(limit)) links.push({ href: link(String(last.id), false), rel: 'next' });
-    if (hasPrev) links.push({ href: link(String(first.id), true), rel: 'previous' });
+  // Neutron's get_pagination_links: with a limit, "next" unless a forward page came back short,
+  // "previous" unless a reverse page came back short (a full page always offers "next", even
+  // when nothing follows: the client learns it from the empty page). An empty forward page's
+  // "previous" has no marker: the last page, read backwards.
+  if (Number.isFinite(limit)) {
+    const first = items[0];
+    const last = items[items.length - 1];
+    const short = items.length < limit;
+    if (!(short && !reverse) && last) links.push({ href: link(String(last.id), false), rel: 'next' });
+    if (!(short && reverse)) links.push({ href: link(first === undefined ? undefined : String(first.id), true), rel: 'previous' });
   }
   return { items, links };
 }

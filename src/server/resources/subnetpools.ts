@@ -187,6 +187,11 @@ export const subnetpoolsPlugin: PluginFactory = () => {
     ],
     notFound: (id) => new SubnetPoolNotFound(id),
     canSee: (ctx, p) => subnetPoolVisible(ctx, p),
+    // Neutron's _make_subnetpool_dict shows the prefix lengths as strings (tempest compares them
+    // with the strings it sent); the record keeps numbers.
+    async derive() {
+      return (p) => ({ default_prefixlen: String(p.default_prefixlen), min_prefixlen: String(p.min_prefixlen), max_prefixlen: String(p.max_prefixlen) });
+    },
 
     async create(tx, ctx, input, base): Promise<SubnetPoolRecord> {
       if (input.shared === true && !ctx.isAdmin) throw new PolicyNotAuthorized('create_subnetpool:shared');

@@ -43,7 +43,8 @@ describe('list queries', () => {
     const p1 = await h.req('GET', '/v2.0/networks?limit=2&sort_key=name');
     expect(names(p1)).toEqual(['a', 'b']);
     const links1 = p1.body.networks_links as { rel: string; href: string }[];
-    expect(links1.map((l) => l.rel)).toEqual(['next']);
+    // Neutron's links: a full forward page offers next and previous (get_pagination_links).
+    expect(links1.map((l) => l.rel)).toEqual(['next', 'previous']);
     const next = new URL(links1[0].href);
     expect(next.searchParams.get('marker')).toBe(ids[1]);
     const p2 = await h.req('GET', next.pathname + next.search);
@@ -55,8 +56,21 @@ describe('list queries', () => {
     const prev = new URL((p3.body.networks_links as { href: string }[])[0].href);
     expect(prev.searchParams.get('page_reverse')).toBe('True');
     expect(names(await h.req('GET', prev.pathname + prev.search))).toEqual(['c', 'd']);
+    // The last full page still offers next: it leads to an empty page with only previous
+    // (no marker: the last page backwards), which is how tempest walks the links.
+    const last = await h.req('GET', `/v2.0/networks?limit=1&sort_key=name&marker=${ids[3]}`);
+    expect(names(last)).toEqual(['e']);
+    const after = new URL((last.body.networks_links as { rel: string; href: string }[]).find((l) => l.rel === 'next')!.href);
+    const empty = await h.req('GET', after.pathname + after.search);
+    expect(names(empty)).toEqual([]);
+    const back = (empty.body.networks_links as { rel: string; href: string }[]);
+    expect(back.map((l) => l.rel)).toEqual(['previous']);
+    const backUrl = new URL(back[0].href);
+    expect(backUrl.searchParams.get('marker')).toBeNull();
+    expect(names(await h.req('GET', backUrl.pathname + backUrl.search))).toEqual(['e']);
     expect(names(await h.req('GET', '/v2.0/networks?limit=10&sort_key=name'))).toHaveLength(5);
-    expect((await h.req('GET', '/v2.0/networks?limit=10')).body.networks_links).toBeUndefined();
+    expect((await h.req('GET', '/v2.0/networks?limit=10')).body.networks_links.map((l: { rel: string }) => l.rel)).toEqual(['previous']);
+    expect((await h.req('GET', '/v2.0/networks?limit=0')).body.networks_links).toBeUndefined();
     expectFault(await h.req('GET', '/v2.0/networks?limit=x'), 400, 'HTTPBadRequest');
     expectFault(await h.req('GET', '/v2.0/networks?marker=nope'), 400, 'HTTPBadRequest');
   });

@@ -49,9 +49,10 @@ describe('subnet pools', () => {
       name: 'sp',
       ip_version: 4,
       prefixes: ['10.11.12.0/24', '10.20.0.0/16'],
-      min_prefixlen: 29,
-      default_prefixlen: 29,
-      max_prefixlen: 32,
+      // Strings, as Neutron shows them.
+      min_prefixlen: '29',
+      default_prefixlen: '29',
+      max_prefixlen: '32',
       default_quota: null,
       shared: false,
       is_default: false,
@@ -62,7 +63,7 @@ describe('subnet pools', () => {
       tags: [],
     });
     const v6 = await pool({ prefixes: ['2001:db8:3::/48'] });
-    expect(v6).toMatchObject({ ip_version: 6, min_prefixlen: 64, default_prefixlen: 64, max_prefixlen: 128 });
+    expect(v6).toMatchObject({ ip_version: 6, min_prefixlen: '64', default_prefixlen: '64', max_prefixlen: '128' });
     const bad = async (body: Record<string, unknown>, status: number, type: string, as: { project?: string; admin?: boolean } = P1): Promise<void> => {
       expectFault(await h.req('POST', '/v2.0/subnetpools', { subnetpool: { name: 'x', ...body } }, as), status, type);
     };
@@ -90,7 +91,7 @@ describe('subnet pools', () => {
   it('update: prefixes only grow, bounds checked, shared read only; tags', async () => {
     const p = await pool({ prefixes: ['10.11.12.0/24'], min_prefixlen: 29 });
     const u = await h.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { prefixes: ['10.11.12.0/24', '10.11.15.0/24'], name: 'n2', min_prefixlen: 28, max_prefixlen: 30 } }, P1);
-    expect(u.body.subnetpool).toMatchObject({ name: 'n2', prefixes: ['10.11.12.0/24', '10.11.15.0/24'], min_prefixlen: 28, max_prefixlen: 30, default_prefixlen: 29, revision_number: 1 });
+    expect(u.body.subnetpool).toMatchObject({ name: 'n2', prefixes: ['10.11.12.0/24', '10.11.15.0/24'], min_prefixlen: '28', max_prefixlen: '30', default_prefixlen: '29', revision_number: 1 });
     expect((await h.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { prefixes: ['10.11.0.0/16'] } }, P1)).body.subnetpool.prefixes).toEqual(['10.11.0.0/16']);
     const before = await dump();
     expectFault(await h.req('PUT', `/v2.0/subnetpools/${p.id}`, { subnetpool: { prefixes: ['10.11.12.0/26'] } }, P1), 400, 'IllegalSubnetPoolPrefixUpdate');
