@@ -41,10 +41,12 @@ export function applyFilters(plugin: ResourcePlugin, objs: ApiObject[], params: 
       out = out.filter((o) => objFilter(o, wanted));
     } else if (attrFilter) {
       out = out.filter((o) => attrFilter(o[name], wanted));
-    } else if (name in plugin.attributes || out.some((o) => name in o)) {
+    } else if (name in plugin.attributes) {
       out = out.filter((o) => matches(o[name], wanted));
+    } else {
+      // filter-validation: Neutron answers 400 for a filter that is not an attribute.
+      throw new BadRequest(`['${name}'] is invalid attribute for filtering`);
     }
-    // Unknown filter names are ignored, as Neutron does without strict filter validation.
   }
   const tags = tagList(params, 'tags');
   const tagsAny = tagList(params, 'tags-any');

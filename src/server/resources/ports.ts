@@ -224,20 +224,28 @@ export const portsPlugin: PluginFactory = (env) => {
     extensions: [
       { alias: 'binding', name: 'Port Binding', description: 'Expose port bindings of a virtual port to external application' },
       { alias: 'allowed-address-pairs', name: 'Allowed Address Pairs', description: 'Provides allowed address pairs' },
+      { alias: 'ip-substring-filtering', name: 'IP address substring filtering', description: 'Provides IP address substring filtering when listing ports' },
       { alias: 'extra_dhcp_opt', name: 'Neutron Extra DHCP options', description: 'Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)' },
     ],
     filters: {
+      // Neutron: values of one kind are alternatives, kinds combine, all on the same address
+      // (`fixed_ips=ip_address=A&fixed_ips=subnet_id=S`: A on S). ip_address_substr is the
+      // ip-substring-filtering extension.
       fixed_ips: (obj, wanted) => {
         const ips = (obj.fixed_ips as FixedIp[] | undefined) ?? [];
-        return wanted.some((w) => {
+        const by: Record<string, string[]> = { ip_address: [], subnet_id: [], ip_address_substr: [] };
+        for (const w of wanted) {
           const eq = w.indexOf('=');
           const k = eq >= 0 ? w.slice(0, eq) : 'ip_address';
-          const v = eq >= 0 ? w.slice(eq + 1) : w;
-          if (k === 'ip_address') return ips.some((f) => f.ip_address === v);
-          if (k === 'subnet_id') return ips.some((f) => f.subnet_id === v);
-          if (k === 'ip_address_substr') return ips.some((f) => f.ip_address.includes(v));
-          return false;
-        });
+          if (!(k in by)) throw new BadRequest(`Invalid fixed_ips filter '${w}': expected ip_address, subnet_id or ip_address_substr`);
+          by[k].push(eq >= 0 ? w.slice(eq + 1) : w);
+        }
+        return ips.some(
+          (f) =>
+            (by.ip_address.length === 0 || by.ip_address.includes(f.ip_address)) &&
+            (by.subnet_id.length === 0 || by.subnet_id.includes(f.subnet_id)) &&
+            (by.ip_address_substr.length === 0 || by.ip_address_substr.some((x) => f.ip_address.includes(x))),
+        );
       },
     },
     notFound: (id) => new PortNotFound(id),

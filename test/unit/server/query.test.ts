@@ -14,14 +14,17 @@ afterAll(() => h.close());
 const names = (r: { body: { networks: { name: string }[] } }): string[] => r.body.networks.map((n) => n.name);
 
 describe('list queries', () => {
-  it('filters: any attribute, repeated = OR, booleans, unknown ignored', async () => {
+  it('filters: any attribute, repeated = OR, booleans; unknown refused (filter-validation)', async () => {
     expect(names(await h.req('GET', '/v2.0/networks?name=b'))).toEqual(['b']);
     expect(names(await h.req('GET', '/v2.0/networks?name=b&name=d&sort_key=name'))).toEqual(['b', 'd']);
     expect(names(await h.req('GET', '/v2.0/networks?admin_state_up=False&sort_key=name'))).toEqual(['b', 'd']);
     expect(names(await h.req('GET', '/v2.0/networks?admin_state_up=true&description=x'))).toEqual(['c']);
     expect(names(await h.req('GET', `/v2.0/networks?id=${ids[4]}`))).toEqual(['e']);
     expect(names(await h.req('GET', '/v2.0/networks?name=zz'))).toEqual([]);
-    expect((await h.req('GET', '/v2.0/networks?nonsense=1')).body.networks).toHaveLength(5);
+    const bad = await h.req('GET', '/v2.0/networks?nonsense=1');
+    expectFault(bad, 400, 'HTTPBadRequest');
+    expect(bad.body.NeutronError.message).toBe("['nonsense'] is invalid attribute for filtering");
+    expect((await h.req('GET', '/v2.0/networks?tenant_id=admin&project_id=admin&router:external=false')).body.networks).toHaveLength(5);
   });
 
   it('fields= selects attributes', async () => {
@@ -83,6 +86,12 @@ describe('list queries', () => {
     expect((await h.req('GET', '/v2.0/ports?fixed_ips=ip_address%3D10.5.0.10')).body.ports).toHaveLength(1);
     expect((await h.req('GET', `/v2.0/ports?fixed_ips=subnet_id%3D${s.body.subnet.id}`)).body.ports).toHaveLength(2);
     expect((await h.req('GET', '/v2.0/ports?device_owner=compute:nova')).body.ports).toHaveLength(1);
+    // Kinds combine on one address; ip_address_substr (ip-substring-filtering).
+    expect((await h.req('GET', `/v2.0/ports?fixed_ips=ip_address%3D10.5.0.10&fixed_ips=subnet_id%3D${s.body.subnet.id}`)).body.ports).toHaveLength(1);
+    expect((await h.req('GET', '/v2.0/ports?fixed_ips=ip_address%3D10.5.0.10&fixed_ips=subnet_id%3Dnope')).body.ports).toHaveLength(0);
+    expect((await h.req('GET', '/v2.0/ports?fixed_ips=ip_address_substr%3D10.5.0.1')).body.ports).toHaveLength(2);
+    expect((await h.req('GET', '/v2.0/ports?fixed_ips=ip_address_substr%3D0.11')).body.ports).toHaveLength(1);
+    expectFault(await h.req('GET', '/v2.0/ports?fixed_ips=mac%3Dx'), 400, 'HTTPBadRequest');
     expect((await h.req('GET', `/v2.0/ports?network_id=${net}&network_id=${ids[1]}`)).body.ports).toHaveLength(2);
   });
 });
