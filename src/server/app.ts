@@ -29,6 +29,7 @@ import {
 import { applyFilters, paginate, parseSort, selectFields, sortObjects, type Page } from './query.js';
 import { emptyHooks, Registry, type ApiObject, type Input, type PluginFactory, type ResourcePlugin, type ServerEnv, type ServerHooks } from './registry.js';
 import { CORE_EXTENSIONS, CORE_PLUGINS } from './resources/index.js';
+import { Quotas } from './quotas.js';
 import { runTx, Tx } from './tx.js';
 
 /** A handler tried before the API (e.g. the store's HTTP service); true if it answered. */
@@ -60,6 +61,7 @@ export class NeutronApi {
   readonly registry = new Registry();
   readonly hooks: ServerHooks = emptyHooks();
   readonly env: ServerEnv;
+  readonly quotas: Quotas;
   private readonly auth: Authenticator;
   private readonly preHandlers: PreHandler[];
   private readonly onError: (err: unknown) => void;
@@ -71,6 +73,7 @@ export class NeutronApi {
   ) {
     this.config = makeConfig(opts.config);
     this.env = { config: this.config, store, hooks: this.hooks, registry: this.registry };
+    this.quotas = new Quotas(store, this.config.quotaDefaults);
     for (const e of CORE_EXTENSIONS) this.registry.addExtension(e);
     for (const f of opts.plugins ?? CORE_PLUGINS) this.registry.register(f(this.env));
     this.auth = opts.authenticator ?? makeAuthenticator(this.config);
@@ -125,6 +128,10 @@ export class NeutronApi {
       return { status: 200, body: this.resourcesDoc(base) };
     }
     if (parts[1] === 'extensions') return this.extensionsRoute(method, parts);
+    if (parts[1] === 'quotas') {
+      const qctx = await this.auth.authenticate(req.headers);
+      return this.quotas.route(method, parts, qctx, () => readBody(req, this.config.maxBodyBytes));
+    }
     const plugin = this.registry.get(parts[1]);
     if (!plugin) throw new HttpNotFound(url.pathname);
     const ctx = await this.auth.authenticate(req.headers);
@@ -438,6 +445,7 @@ export class NeutronApi {
           updated_at: now,
           revision_number: 0,
         };
+        await this.quotas.check(tx, plugin.collection, base.project_id);
         const rec = await plugin.create(tx, ctx, input, base);
         const key = resourceKey(plugin.collection, rec.id);
         tx.absent(key);

@@ -1,5 +1,6 @@
 /** Server configuration: defaults, the JSON config file, and validation of the segment ranges. */
 import { readFileSync } from 'node:fs';
+import { QUOTA_RESOURCES } from './quota-resources.js';
 
 export type AuthMode = 'noauth' | 'keystone';
 
@@ -38,6 +39,11 @@ export interface ServerConfig {
   readonly physicalMtu: number;
   /** Largest accepted request body in bytes. */
   readonly maxBodyBytes: number;
+  /**
+   * Default per-project quotas by Neutron resource name (`network`, `port`, ...); absent or -1 =
+   * unlimited (the default). Admins override them per project through `/v2.0/quotas`.
+   */
+  readonly quotaDefaults: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -51,6 +57,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   segments: { geneve: [[1, 65535]], vxlan: [[1, 65535]], vlan: {}, flat: ['*'] },
   physicalMtu: 1500,
   maxBodyBytes: 1024 * 1024,
+  quotaDefaults: {},
 };
 
 /** Encapsulation overhead per network type (IPv4 underlay), as Neutron computes it. */
@@ -80,6 +87,9 @@ export function makeConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
   checkRanges('geneve', cfg.segments.geneve, 0xffffff);
   checkRanges('vxlan', cfg.segments.vxlan, 0xffffff);
   for (const [p, rs] of Object.entries(cfg.segments.vlan)) checkRanges(`vlan ${p}`, rs, 4094);
+  for (const [r, n] of Object.entries(cfg.quotaDefaults)) {
+    if (!(r in QUOTA_RESOURCES) || !Number.isInteger(n) || n < -1) throw new ConfigError(`bad quotaDefaults ${r}: ${String(n)}`);
+  }
   return cfg;
 }
 
