@@ -4,6 +4,7 @@
  */
 import type { ExtensionDescriptor, PluginFactory } from '../registry.js';
 import { agentsPlugin, availabilityZonesPlugin } from './agents.js';
+import { serviceProvidersPlugin } from './service-providers.js';
 import { networkIpAvailabilityPlugin } from './network-ip-availability.js';
 import { networksPlugin } from './networks.js';
 import { floatingipsPlugin } from './floatingips.js';
@@ -26,6 +27,7 @@ export const CORE_PLUGINS: readonly PluginFactory[] = [
   agentsPlugin,
   availabilityZonesPlugin,
   networkIpAvailabilityPlugin,
+  serviceProvidersPlugin,
 ];
 
 /** Extensions implemented by the framework itself for every resource. */

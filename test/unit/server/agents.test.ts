@@ -92,6 +92,7 @@ describe('agents', () => {
     expect((await h.req('DELETE', `/v2.0/agents/${id}`, undefined, ADMIN)).status).toBe(204);
     expectFault(await h.req('GET', `/v2.0/agents/${id}`, undefined, ADMIN), 404, 'AgentNotFound');
     const exts = (await h.req('GET', '/v2.0/extensions')).body.extensions.map((e: Json) => e.alias);
-    expect(exts).toEqual(expect.arrayContaining(['agent', 'availability_zone']));
+    expect(exts).toEqual(expect.arrayContaining(['agent', 'availability_zone', 'service-type']));
+    expect((await h.req('GET', '/v2.0/service-providers', undefined, P1)).body).toEqual({ service_providers: [{ service_type: 'L3_ROUTER_NAT', name: 'wyvern', default: true }] });
   });
 });
