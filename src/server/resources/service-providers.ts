@@ -7,6 +7,7 @@ import { collectionPrefix } from '../../model/keys.js';
 import type { StandardRecord } from '../../model/records.js';
 import { InvalidInput, ResourceNotFound } from '../errors.js';
 import type { PluginFactory, ResourcePlugin } from '../registry.js';
+
 export const serviceProvidersPlugin: PluginFactory = () => {
   const ro = { allowPost: false, allowPut: false };
   const plugin: ResourcePlugin = {
