@@ -445,8 +445,9 @@ export class NeutronApi {
           updated_at: now,
           revision_number: 0,
         };
-        await this.quotas.check(tx, plugin.collection, base.project_id);
         const rec = await plugin.create(tx, ctx, input, base);
+        // After the plugin (whose prefetch may have read the quota key with its other reads).
+        await this.quotas.check(tx, plugin.collection, base.project_id);
         const key = resourceKey(plugin.collection, rec.id);
         tx.absent(key);
         tx.putJson(key, rec);

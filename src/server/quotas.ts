@@ -37,6 +37,11 @@ export class OverQuota extends Conflict {
   }
 }
 
+/** `/nb/quotas/<project>`: the project's overrides (creates read it: prefetch it with the rest). */
+export function quotaKey(projectId: string): string {
+  return resourceKey('quotas', encodeURIComponent(projectId));
+}
+
 function quotaGuardKey(resource: string, projectId: string): string {
   return `${GUARD_PREFIX}quota/${resource}/${encodeURIComponent(projectId)}`;
 }
@@ -56,7 +61,7 @@ export class Quotas {
   ) {}
 
   private async overrides(tx: Tx, projectId: string, guard: boolean): Promise<Readonly<Record<string, number>>> {
-    const key = resourceKey('quotas', encodeURIComponent(projectId));
+    const key = quotaKey(projectId);
     const kv = guard ? await tx.get(key) : await tx.peek(key);
     return kv ? (JSON.parse(kv.value) as QuotaRecord).limits : {};
   }
@@ -114,7 +119,7 @@ export class Quotas {
     if (sub !== undefined) throw new HttpNotFound(parts.join('/'));
     if (method === 'GET') return { status: 200, body: { quota: await this.limits(tx, project) } };
     if (!ctx.isAdmin) throw new PolicyNotAuthorized(method === 'PUT' ? 'update_quota' : 'delete_quota');
-    const key = resourceKey('quotas', encodeURIComponent(project));
+    const key = quotaKey(project);
     if (method === 'DELETE') {
       await runTx(this.store, async (t) => {
         t.delete(key);

@@ -23,6 +23,7 @@ import {
 import { allocateHinted, allocateIp, claimIp, claimMac, eui64Address, generateMac, ipCandidate, nextHinted, randomMac, releaseIp, releaseMac } from '../ipam.js';
 import type { PluginFactory, ResourcePlugin, ServerEnv } from '../registry.js';
 import type { Tx } from '../tx.js';
+import { quotaKey } from '../quotas.js';
 import { isRouterInterface } from '../../model/subjects.js';
 import { loadNetwork, networkUsable } from './networks.js';
 import { isAutoAddressSubnet, loadSubnet, subnetsOfNetwork } from './subnets.js';
@@ -258,7 +259,7 @@ export const portsPlugin: PluginFactory = (env) => {
       // Everything a create reads, in two batches (one round trip each on etcd): the records it
       // depends on, then the first candidates for the MAC, the address and the port key.
       const networkId = input.network_id as string;
-      await tx.prefetch([resourceKey('networks', networkId), defaultSecurityGroupKey(base.project_id), PORT_KEY_HINT], [SUBNETS_PREFIX]);
+      await tx.prefetch([resourceKey('networks', networkId), defaultSecurityGroupKey(base.project_id), PORT_KEY_HINT, quotaKey(base.project_id)], [SUBNETS_PREFIX]);
       const net = await loadNetwork(tx, ctx, networkId);
       if (!networkUsable(ctx, net)) throw new PolicyNotAuthorized('create_port');
       const id = base.id;
