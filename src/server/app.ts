@@ -488,7 +488,7 @@ export class NeutronApi {
     this.requireWrite(ctx, `delete_${plugin.member}`);
     await runTx(this.store, async (tx) => {
       const current = await this.loadVisible(tx, plugin, ctx, id);
-      this.requireOwner(ctx, current, `delete_${plugin.member}`);
+      if (!(plugin.mayDelete && !ctx.isAdmin && (await plugin.mayDelete(ctx, current, tx)))) this.requireOwner(ctx, current, `delete_${plugin.member}`);
       checkRevision(current, ifMatch);
       for (const h of this.hooks.beforeDelete.get(plugin.collection) ?? []) await h(tx, ctx, current);
       await plugin.delete(tx, ctx, current);

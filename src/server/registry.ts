@@ -67,6 +67,11 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
   update(tx: Tx, ctx: RequestContext, current: R, changes: Input): Promise<R>;
   /** Delete: check "in use", delete side keys through `tx` (the framework deletes the record). */
   delete(tx: Tx, ctx: RequestContext, current: R): Promise<void>;
+  /**
+   * May `ctx` (not admin, able to see the record) delete it? Default: the record's project.
+   * Ports: also the network's owner (Neutron's `network_owner` rule on delete_port).
+   */
+  mayDelete?(ctx: RequestContext, record: R, tx: Tx): Promise<boolean>;
   /** May `ctx` see this record? Default: admin or owner. */
   canSee?(ctx: RequestContext, record: R, tx: Tx): boolean | Promise<boolean>;
   /**

@@ -255,6 +255,12 @@ export const portsPlugin: PluginFactory = (env) => {
       return tx.peekJsonCached<NetworkRecord>(resourceKey('networks', p.network_id)).then((n) => n !== undefined && n.project_id === ctx.projectId);
     },
 
+    async mayDelete(ctx, p, tx) {
+      if (p.project_id === ctx.projectId) return true;
+      const n = await tx.getJson<NetworkRecord>(resourceKey('networks', p.network_id));
+      return n !== undefined && n.value.project_id === ctx.projectId;
+    },
+
     async create(tx, ctx, input, base): Promise<PortRecord> {
       // Everything a create reads, in two batches (one round trip each on etcd): the records it
       // depends on, then the first candidates for the MAC, the address and the port key.

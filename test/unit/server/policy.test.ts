@@ -63,6 +63,17 @@ describe('policy across projects (noauth)', () => {
     expect((await h.req('GET', `/v2.0/ports/${p.body.port.id}`, undefined, P1)).body.port['binding:host_id']).toBeUndefined();
   });
 
+  it("a network's owner may delete other projects' ports on it, not update them; others may not delete", async () => {
+    const net = (await h.req('POST', '/v2.0/networks', { network: { name: 'mine', shared: true } }, ADMIN)).body.network;
+    const owned = (await h.req('POST', '/v2.0/networks', { network: { name: 'p2net' } }, P2)).body.network;
+    await h.req('PUT', `/v2.0/networks/${owned.id}`, { network: { shared: true } }, ADMIN);
+    const port = (await h.req('POST', '/v2.0/ports', { port: { network_id: owned.id } }, P1)).body.port;
+    expectFault(await h.req('PUT', `/v2.0/ports/${port.id}`, { port: { name: 'x' } }, P2), 403, 'PolicyNotAuthorized');
+    expect((await h.req('DELETE', `/v2.0/ports/${port.id}`, undefined, P2)).status).toBe(204);
+    const other = (await h.req('POST', '/v2.0/ports', { port: { network_id: net.id } }, P1)).body.port;
+    expectFault(await h.req('DELETE', `/v2.0/ports/${other.id}`, undefined, P2), 404, 'PortNotFound');
+  });
+
   it('reader role cannot write', async () => {
     expectFault(await h.req('POST', '/v2.0/networks', { network: {} }, { project: 'p1', roles: 'reader' }), 403, 'PolicyNotAuthorized');
     expect((await h.req('GET', '/v2.0/networks', undefined, { project: 'p1', roles: 'reader' })).status).toBe(200);
