@@ -6,7 +6,7 @@
 import { BadRequest, invalidAttribute } from './errors.js';
 import type { ApiObject, ResourcePlugin } from './registry.js';
 
-const RESERVED = new Set(['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir', 'tags', 'tags-any', 'not-tags', 'not-tags-any']);
+const RESERVED = new Set(['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'changed_since']);
 
 function scalarText(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -47,6 +47,13 @@ export function applyFilters(plugin: ResourcePlugin, objs: ApiObject[], params: 
       // filter-validation: Neutron answers 400 for a filter that is not an attribute.
       throw new BadRequest(`['${name}'] is invalid attribute for filtering`);
     }
+  }
+  // standard-attr-timestamp: `changed_since=<ISO 8601>` keeps what was updated at or after it.
+  const since = params.get('changed_since');
+  if (since !== null) {
+    const t = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/.test(since) ? Date.parse(/Z|[+-]\d\d:?\d\d$/.test(since) ? since : `${since}Z`) : NaN;
+    if (Number.isNaN(t)) throw new BadRequest(`The filter changed_since must be an ISO 8601 time, not '${since}'`);
+    out = out.filter((o) => typeof o.updated_at === 'string' && Date.parse(o.updated_at) >= t);
   }
   const tags = tagList(params, 'tags');
   const tagsAny = tagList(params, 'tags-any');

@@ -25,6 +25,10 @@ describe('list queries', () => {
     expectFault(bad, 400, 'HTTPBadRequest');
     expect(bad.body.NeutronError.message).toBe("['nonsense'] is invalid attribute for filtering");
     expect((await h.req('GET', '/v2.0/networks?tenant_id=admin&project_id=admin&router:external=false')).body.networks).toHaveLength(5);
+    // changed_since (standard-attr-timestamp): updated at or after.
+    expect((await h.req('GET', '/v2.0/networks?changed_since=2000-01-01T00:00:00')).body.networks).toHaveLength(5);
+    expect((await h.req('GET', '/v2.0/networks?changed_since=2999-01-01T00:00:00Z')).body.networks).toHaveLength(0);
+    expectFault(await h.req('GET', '/v2.0/networks?changed_since=yesterday'), 400, 'HTTPBadRequest');
   });
 
   it('fields= selects attributes', async () => {
