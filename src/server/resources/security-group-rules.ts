@@ -19,7 +19,7 @@ import {
 import type { SecurityGroupRecord, SecurityGroupRuleRecord, StandardRecord } from '../../model/records.js';
 import { invalidAttribute, RetryLimitExceeded } from '../errors.js';
 import { allocateInteger } from '../ipam.js';
-import { int, nullable, oneOf, standardAttributes, uuid, type AttributeMap, type Converter } from '../attributes.js';
+import { nullable, oneOf, standardAttributes, str, uuid, type AttributeMap, type Converter } from '../attributes.js';
 import type { RequestContext } from '../context.js';
 import { SecurityGroupNotFound, SecurityGroupRuleExists, SecurityGroupRuleInvalid, SecurityGroupRuleNotFound } from '../l3-errors.js';
 import type { PluginFactory, ResourcePlugin } from '../registry.js';
@@ -74,10 +74,19 @@ export interface RuleInput {
   readonly remote_group_id: string | null;
 }
 
+/** A port bound: an integer 0-65535, else Neutron's SecurityGroupInvalidPortValue (convert_validate_port_value). */
+const portValue: Converter = (v) => {
+  const n = typeof v === 'string' && /^-?[0-9]+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new SecurityGroupRuleInvalid('SecurityGroupInvalidPortValue', `Invalid value for port ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return n;
+};
+
 /** Validate and normalise a rule (Neutron's _validate_*); returns fields plus protocol number. */
 export function checkRule(r: RuleInput): RuleInput & { protocol_number: number | null } {
   const num = r.protocol === null ? null : /^[0-9]+$/.test(r.protocol) ? Number(r.protocol) : PROTOCOL_NUMBERS[r.protocol];
-  let min = r.port_range_min;
+  const min = r.port_range_min;
   let max = r.port_range_max;
   if (r.remote_ip_prefix !== null && r.remote_group_id !== null) {
     throw new SecurityGroupRuleInvalid('SecurityGroupRemoteGroupAndRemoteIpPrefix', 'Only remote_ip_prefix or remote_group_id may be provided.');
@@ -94,8 +103,9 @@ export function checkRule(r: RuleInput): RuleInput & { protocol_number: number |
   if (min !== null || max !== null) {
     if (effective === null) throw new SecurityGroupRuleInvalid('SecurityGroupProtocolRequiredWithPorts', 'Must also specify protocol if port range is given.');
     if (PORT_PROTOCOLS.has(effective)) {
+      // A minimum alone is one port; a maximum alone is not a range (Neutron's message).
       if (min !== null && max === null) max = min;
-      if (min === null && max !== null) min = max;
+      if (min === null) throw new SecurityGroupRuleInvalid('SecurityGroupInvalidPortRange', 'For TCP/UDP protocols, port_range_min must be <= port_range_max');
       for (const p of [min!, max!]) {
         if (p === 0) throw new SecurityGroupRuleInvalid('SecurityGroupInvalidPortValue', `Invalid value for port ${p}`);
       }
@@ -207,10 +217,11 @@ export const securityGroupRulesPlugin: PluginFactory = () => {
       direction: { allowPost: true, allowPut: false, required: true, convert: oneOf(['ingress', 'egress']) },
       ethertype: { allowPost: true, allowPut: false, default: 'IPv4', convert: oneOf(['IPv4', 'IPv6']) },
       protocol: { allowPost: true, allowPut: false, default: null, convert: protocolConverter },
-      port_range_min: { allowPost: true, allowPut: false, default: null, convert: nullable(int(0, 65535)) },
-      port_range_max: { allowPost: true, allowPut: false, default: null, convert: nullable(int(0, 65535)) },
+      port_range_min: { allowPost: true, allowPut: false, default: null, convert: nullable(portValue) },
+      port_range_max: { allowPost: true, allowPut: false, default: null, convert: nullable(portValue) },
       remote_ip_prefix: { allowPost: true, allowPut: false, default: null, convert: prefixConverter },
-      remote_group_id: { allowPost: true, allowPut: false, default: null, convert: nullable(uuid) },
+      // Any string: a group that does not exist (even a malformed id) is 404, as in Neutron.
+      remote_group_id: { allowPost: true, allowPut: false, default: null, convert: nullable(str(255)) },
     },
     notFound: (id) => new SecurityGroupRuleNotFound(id),
     // The owner of the group sees every rule in it (an admin may have added some).

@@ -130,7 +130,11 @@ describe('security groups', () => {
       [{ protocol: 256 }, 400, 'SecurityGroupRuleInvalidProtocol'],
       [{ protocol: 'tcp', port_range_min: 100, port_range_max: 99 }, 400, 'SecurityGroupInvalidPortRange'],
       [{ protocol: 'tcp', port_range_min: 0, port_range_max: 10 }, 400, 'SecurityGroupInvalidPortValue'],
-      [{ protocol: 'udp', port_range_min: 1, port_range_max: 65536 }, 400, 'HTTPBadRequest'],
+      [{ protocol: 'udp', port_range_min: 1, port_range_max: 65536 }, 400, 'SecurityGroupInvalidPortValue'],
+      [{ protocol: 'tcp', port_range_min: -16, port_range_max: 80 }, 400, 'SecurityGroupInvalidPortValue'],
+      [{ protocol: 'tcp', port_range_max: 6 }, 400, 'SecurityGroupInvalidPortRange'],
+      [{ protocol: 'icmp', port_range_min: -1, port_range_max: 25 }, 400, 'SecurityGroupInvalidPortValue'],
+      [{ remote_group_id: 'bad_group_id' }, 404, 'SecurityGroupNotFound'],
       [{ port_range_min: 22, port_range_max: 22 }, 400, 'SecurityGroupProtocolRequiredWithPorts'],
       [{ protocol: 'gre', port_range_min: 22, port_range_max: 22 }, 400, 'SecurityGroupInvalidProtocolForPortRange'],
       [{ protocol: 'icmp', port_range_min: 256 }, 400, 'SecurityGroupInvalidIcmpValue'],
@@ -146,6 +150,14 @@ describe('security groups', () => {
       [{ security_group_id: '00000000-0000-0000-0000-000000000000' }, 404, 'SecurityGroupNotFound'],
     ];
     for (const [extra, status, type] of bad) expectFault(await h.req('POST', '/v2.0/security-group-rules', rule(sg, extra), P1), status, type);
+    // The messages tempest looks for (test_create_security_group_rule_with_invalid_ports).
+    const msg = async (extra: Record<string, unknown>): Promise<string> => (await h.req('POST', '/v2.0/security-group-rules', rule(sg, extra), P1)).body.NeutronError.message;
+    expect(await msg({ protocol: 'tcp', port_range_min: -16, port_range_max: 80 })).toContain('Invalid value for port -16');
+    expect(await msg({ protocol: 'tcp', port_range_min: 80, port_range_max: 65536 })).toContain('Invalid value for port 65536');
+    expect(await msg({ protocol: 'tcp', port_range_max: 6 })).toContain('port_range_min must be <= port_range_max');
+    expect(await msg({ protocol: 'icmp', port_range_min: 1, port_range_max: 256 })).toContain('Invalid value for ICMP code');
+    expect(await msg({ protocol: 'icmp', port_range_min: 300, port_range_max: 1 })).toContain('Invalid value for ICMP type');
+    expect(await msg({ protocol: 'icmp', port_range_max: 6 })).toContain('ICMP type (port-range-min) is missing');
     expectFault(await h.req('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: sg } }, P1), 400, 'HTTPBadRequest');
     expectFault(await h.req('POST', '/v2.0/security-group-rules', rule(sg, {}), P2), 404, 'SecurityGroupNotFound');
     expect(await dump()).toBe(before);
