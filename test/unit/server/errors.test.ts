@@ -22,7 +22,7 @@ describe('documents and faults', () => {
     const aliases = r.body.extensions.map((e: { alias: string }) => e.alias).sort();
     expect(aliases).toEqual([
       'allowed-address-pairs', 'binding', 'external-net', 'extra_dhcp_opt', 'filter-validation', 'ip-substring-filtering', 'net-mtu', 'net-mtu-writable', 'pagination', 'port-security',
-      'project-id', 'provider', 'quota_details', 'quotas', 'revision-if-match', 'sorting', 'standard-attr-description', 'standard-attr-revisions', 'standard-attr-tag', 'standard-attr-timestamp',
+      'project-id', 'provider', 'quota_details', 'quotas', 'revision-if-match', 'sorting', 'standard-attr-description', 'standard-attr-revisions', 'standard-attr-tag', 'standard-attr-timestamp', 'tag',
     ]);
     expect((await h.req('GET', '/v2.0/extensions/binding')).body.extension.alias).toBe('binding');
     expectFault(await h.req('GET', '/v2.0/extensions/router'), 404, 'HTTPNotFound');
