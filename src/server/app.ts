@@ -340,6 +340,12 @@ export class NeutronApi {
     const entryOf = new Map<ApiObject, ListEntry>();
     rendered.forEach((o, i) => entryOf.set(o, visible[i]));
     let objs = applyFilters(plugin, rendered, params);
+    for (const [name, make] of Object.entries(plugin.storeFilters ?? {})) {
+      const wanted = params.getAll(name);
+      if (wanted.length === 0) continue;
+      const test = await make(tx, wanted);
+      objs = objs.filter(test);
+    }
     objs = sortObjects(objs, sort);
     const page = paginate(objs, params, url);
     if (fields.length === 0 && !plugin.derive && !plugin.computeRecords) {
@@ -572,7 +578,7 @@ function revisionConstraint(req: IncomingMessage): number | undefined {
     const t = part.trim();
     if (!t.startsWith('revision_number=')) continue;
     const v = t.slice('revision_number='.length);
-    if (!/^[0-9]+$/.test(v)) throw new BadRequest(`If-Match header requires revision_number to be an integer, not '${v}'`);
+    if (!/^-?[0-9]+$/.test(v)) throw new BadRequest(`If-Match header requires revision_number to be an integer, not '${v}'`);
     return Number(v);
   }
   return undefined;

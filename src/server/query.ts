@@ -35,6 +35,7 @@ export function applyFilters(plugin: ResourcePlugin, objs: ApiObject[], params: 
   let out = objs;
   for (const name of names) {
     const wanted = params.getAll(name);
+    if (plugin.storeFilters?.[name]) continue; // applied by the caller (app.ts), with the store
     const objFilter = plugin.filters?.[name];
     const attrFilter = plugin.attributes[name]?.filter;
     if (objFilter) {

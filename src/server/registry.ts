@@ -82,6 +82,11 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
   /** Extra filter semantics for attributes that are structured (fixed_ips=ip_address=...). */
   readonly filters?: Readonly<Record<string, (obj: ApiObject, wanted: readonly string[]) => boolean>>;
   /**
+   * Filters that need the store (a subnet's `shared` is its network's): `(tx)` returns the
+   * object test, computed once per list. The attribute must be declared (filter-validation).
+   */
+  readonly storeFilters?: Readonly<Record<string, (tx: Tx, wanted: readonly string[]) => Promise<(obj: ApiObject) => boolean>>>;
+  /**
    * Run before a list is read (its own transactions): e.g. security groups create the project's
    * default group the first time it lists them, as Neutron does.
    */

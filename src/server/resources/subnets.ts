@@ -1,6 +1,6 @@
 /** subnets: cidr, gateway, allocation pools, DHCP options; IPv4 fully, IPv6 validated. */
 import { cidrContains, cidrsOverlap, formatIp, parseCidr, parseIp, usableRange, type Cidr } from '../../model/ip-address.js';
-import { ipPrefix, networkGuardKey, resourceKey, SUBNETS_PREFIX, subnetPoolGuardKey } from '../../model/keys.js';
+import { ipPrefix, NETWORKS_PREFIX, networkGuardKey, resourceKey, SUBNETS_PREFIX, subnetPoolGuardKey } from '../../model/keys.js';
 import type { AllocationPool, HostRoute, NetworkRecord, PortRecord, StandardRecord, SubnetPoolRecord, SubnetRecord } from '../../model/records.js';
 import { bool, dict, int, ipAddress, listOf, nullable, oneOf, standardAttributes, uuid, type Converter } from '../attributes.js';
 import type { RequestContext } from '../context.js';
@@ -143,6 +143,7 @@ export const subnetsPlugin: PluginFactory = (env) => {
       cidr: { allowPost: true, allowPut: false, convert: strictCidr },
       prefixlen: { allowPost: true, allowPut: false, convert: int(0, 128) },
       use_default_subnetpool: { allowPost: true, allowPut: false, default: false, convert: bool },
+      shared: { allowPost: false, allowPut: false },
       gateway_ip: { allowPost: true, allowPut: true, convert: nullable(ipAddress) },
       allocation_pools: { allowPost: true, allowPut: true, convert: poolsConverter },
       enable_dhcp: { allowPost: true, allowPut: true, default: true, convert: bool },
@@ -151,6 +152,14 @@ export const subnetsPlugin: PluginFactory = (env) => {
       ipv6_ra_mode: { allowPost: true, allowPut: false, default: null, convert: nullable(oneOf(IPV6_MODES)) },
       ipv6_address_mode: { allowPost: true, allowPut: false, default: null, convert: nullable(oneOf(IPV6_MODES)) },
       subnetpool_id: { allowPost: true, allowPut: false, default: null, convert: nullable(uuid) },
+    },
+    // `shared` is not shown on subnets (Neutron keeps it invisible) but filters by the network's.
+    storeFilters: {
+      async shared(tx, wanted) {
+        const want = wanted.map((w) => w.toLowerCase() === 'true' || w === '1');
+        const nets = new Map((await tx.rangeJson<NetworkRecord>(NETWORKS_PREFIX)).map((n) => [n.id, n.shared]));
+        return (o) => want.includes(nets.get(o.network_id as string) === true);
+      },
     },
     notFound: (id) => new SubnetNotFound(id),
     async canSee(ctx: RequestContext, s: SubnetRecord, tx: Tx) {

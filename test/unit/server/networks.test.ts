@@ -103,6 +103,8 @@ describe('networks', () => {
     expectFault(stale, 412, 'RevisionNumberConstraintFailed');
     expect(stale.body.NeutronError.message).toBe('Constrained to 7, but current revision is 0');
     expectFault(await put('revision_number=x', 'x'), 400, 'HTTPBadRequest');
+    // A stale constraint below 0 (tempest sends current - 1 on a new network) is a mismatch.
+    expectFault(await put('revision_number=-1', 'x'), 412, 'RevisionNumberConstraintFailed');
     expect((await put('revision_number=0', 'red')).body.network).toMatchObject({ name: 'red', revision_number: 1 });
     expect((await put('"some-etag"', 'green')).status).toBe(200);
     const s = (await h.req('POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.0.0.0/24' } })).body.subnet;

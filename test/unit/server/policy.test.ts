@@ -74,6 +74,19 @@ describe('policy across projects (noauth)', () => {
     expectFault(await h.req('DELETE', `/v2.0/ports/${other.id}`, undefined, P2), 404, 'PortNotFound');
   });
 
+  it('subnets filter on shared (their network\'s), without showing it', async () => {
+    const shared = (await h.req('POST', '/v2.0/networks', { network: { name: 's', shared: true } }, ADMIN)).body.network;
+    const own = (await h.req('POST', '/v2.0/networks', { network: { name: 'o' } }, P1)).body.network;
+    const a = (await h.req('POST', '/v2.0/subnets', { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.0.0.0/24' } }, ADMIN)).body.subnet;
+    const b = (await h.req('POST', '/v2.0/subnets', { subnet: { network_id: own.id, ip_version: 4, cidr: '10.1.0.0/24' } }, P1)).body.subnet;
+    const ids = async (q: string, as = P1): Promise<string[]> => (await h.req('GET', `/v2.0/subnets?${q}`, undefined, as)).body.subnets.map((x: { id: string }) => x.id);
+    expect(await ids('shared=True')).toEqual([a.id]);
+    expect(await ids('shared=false')).toEqual([b.id]);
+    expect(await ids('shared=true', ADMIN)).toEqual([a.id]);
+    expect(a.shared).toBeUndefined();
+    expectFault(await h.req('POST', '/v2.0/subnets', { subnet: { network_id: own.id, ip_version: 4, cidr: '10.2.0.0/24', shared: true } }, P1), 400, 'HTTPBadRequest');
+  });
+
   it('reader role cannot write', async () => {
     expectFault(await h.req('POST', '/v2.0/networks', { network: {} }, { project: 'p1', roles: 'reader' }), 403, 'PolicyNotAuthorized');
     expect((await h.req('GET', '/v2.0/networks', undefined, { project: 'p1', roles: 'reader' })).status).toBe(200);
