@@ -132,6 +132,11 @@ function digest(r: RuleInput & { protocol_number: number | null }): string {
 }
 
 /** Read a security group for use by ctx (guarded); SecurityGroupNotFound if not visible. */
+/** A rule added or removed through the rules API changes its group (Neutron bumps the parent's revision). */
+function touchGroup(tx: Tx, g: SecurityGroupRecord): void {
+  tx.putJson(resourceKey('security-groups', g.id), { ...g, revision_number: g.revision_number + 1, updated_at: timestamp() });
+}
+
 export async function loadSecurityGroup(tx: Tx, ctx: RequestContext, id: string): Promise<SecurityGroupRecord> {
   const got = await tx.getJson<SecurityGroupRecord>(resourceKey('security-groups', id));
   if (!got || (!ctx.isAdmin && got.value.project_id !== ctx.projectId)) throw new SecurityGroupNotFound(id);
@@ -234,7 +239,9 @@ export const securityGroupRulesPlugin: PluginFactory = () => {
     async create(tx, ctx, input, base): Promise<SecurityGroupRuleRecord> {
       const group = await loadSecurityGroup(tx, ctx, input.security_group_id as string);
       if (input.remote_group_id !== null) await loadSecurityGroup(tx, ctx, input.remote_group_id as string);
-      return putRule(tx, base, group.id, input as unknown as RuleInput);
+      const rule = await putRule(tx, base, group.id, input as unknown as RuleInput);
+      touchGroup(tx, group);
+      return rule;
     },
 
     async update(_tx, _ctx, current, changes): Promise<SecurityGroupRuleRecord> {
@@ -244,6 +251,9 @@ export const securityGroupRulesPlugin: PluginFactory = () => {
     async delete(tx, _ctx, r): Promise<void> {
       releaseRuleKeys(tx, r);
       tx.put(securityGroupGuardKey(r.security_group_id), `-${r.id}`);
+      const group = await tx.getJson<SecurityGroupRecord>(resourceKey('security-groups', r.security_group_id));
+      // (Absent when the group's delete takes its rules with it.)
+      if (group) touchGroup(tx, group.value);
     },
   };
   return plugin as unknown as ResourcePlugin<StandardRecord>;

@@ -165,8 +165,11 @@ describe('security groups', () => {
 
   it('rules: normalisation, ICMP type/code, duplicates → 409 (names and numbers alike), delete', async () => {
     const sg = (await group()).id;
+    const rev0 = (await h.req('GET', `/v2.0/security-groups/${sg}`, undefined, P1)).body.security_group.revision_number;
     const ssh = await h.req('POST', '/v2.0/security-group-rules', rule(sg, { protocol: 'TCP', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '192.168.1.7/24' }), P1);
     expect(ssh.status).toBe(201);
+    // A rule added (and below, removed) through the API bumps its group's revision.
+    expect((await h.req('GET', `/v2.0/security-groups/${sg}`, undefined, P1)).body.security_group.revision_number).toBe(rev0 + 1);
     expect(ssh.body.security_group_rule).toMatchObject({ security_group_id: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '192.168.1.0/24', remote_group_id: null, project_id: 'p1', tenant_id: 'p1' });
     expect(ssh.body.security_group_rule.protocol_number).toBeUndefined();
     const rec = JSON.parse((await h.store.get(resourceKey('security-group-rules', ssh.body.security_group_rule.id)))!.value) as SecurityGroupRuleRecord;
@@ -185,7 +188,9 @@ describe('security groups', () => {
     expectFault(await h.req('PUT', `/v2.0/security-group-rules/${ssh.body.security_group_rule.id}`, { security_group_rule: { port_range_min: 23 } }, P1), 400, 'HTTPBadRequest');
     const shown = (await h.req('GET', `/v2.0/security-groups/${sg}`, undefined, P1)).body.security_group;
     expect(shown.security_group_rules).toHaveLength(7);
+    const revBefore = (await h.req('GET', `/v2.0/security-groups/${sg}`, undefined, P1)).body.security_group.revision_number;
     expect((await h.req('DELETE', `/v2.0/security-group-rules/${ssh.body.security_group_rule.id}`, undefined, P1)).status).toBe(204);
+    expect((await h.req('GET', `/v2.0/security-groups/${sg}`, undefined, P1)).body.security_group.revision_number).toBe(revBefore + 1);
     expect((await h.req('POST', '/v2.0/security-group-rules', rule(sg, { protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '192.168.1.0/24' }), P1)).status).toBe(201);
     // Concurrent duplicates: exactly one wins.
     const res = await Promise.all(Array.from({ length: 6 }, () => h.req('POST', '/v2.0/security-group-rules', rule(sg, { protocol: 'tcp', port_range_min: 443, port_range_max: 443 }), P1)));
