@@ -24,8 +24,14 @@ trap cleanup EXIT
 "$HARNESS/install.sh" >/dev/null || { echo "could not install the harness' Debian packages" >&2; exit 2; }
 (cd "$ROOT" && npm run -s build) || exit 2
 eval "$("$HARNESS/keystone.sh" "$URL" 2>"$WORK/keystone.log")" || { cat "$WORK/keystone.log" >&2; exit 2; }
+# Neutron's default quotas (the tests of quotas assume finite defaults; Wyvern's own default is
+# unlimited, see docs/api.md).
+cat >"$WORK/server.json" <<'JSON'
+{ "quotaDefaults": { "network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,
+                     "security_group": 10, "security_group_rule": 100, "subnetpool": -1 } }
+JSON
 node "$ROOT/dist/src/cli/main.js" server --listen "127.0.0.1:$PORT" --store "sqlite:$WORK/nb.sqlite" \
-  --auth keystone --keystone-url "${KEYSTONE_URL%/v3}" >"$WORK/server.log" 2>&1 &
+  --auth keystone --keystone-url "${KEYSTONE_URL%/v3}" --config "$WORK/server.json" >"$WORK/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/" && break; sleep 0.2; done
 IPV6=1 ${REGEX:+REGEX="$REGEX"} "$HARNESS/run.sh" "$URL" | tee "$WORK/run.log"

@@ -436,7 +436,14 @@ export class NeutronApi {
     }
     const items = bulk ? obj[bodyKey] : [obj[plugin.member]];
     if (!Array.isArray(items) || items.length === 0) throw new BadRequest(`Resources required: '${bodyKey}' must be a non-empty list`);
-    const inputs = items.map((i) => this.checkInput(plugin, ctx, i, 'create'));
+    // A bulk item may also come wrapped in its member name ({"networks": [{"network": {...}}]}),
+    // as Neutron accepts.
+    const unwrap = (i: unknown): unknown => {
+      if (!bulk || typeof i !== 'object' || i === null || Array.isArray(i)) return i;
+      const keys = Object.keys(i);
+      return keys.length === 1 && keys[0] === plugin.member ? (i as Record<string, unknown>)[plugin.member] : i;
+    };
+    const inputs = items.map((i) => this.checkInput(plugin, ctx, unwrap(i), 'create'));
     const { records, objs } = await runTx(this.store, async (tx) => {
       const created: StandardRecord[] = [];
       for (const input of inputs) {

@@ -143,6 +143,8 @@ export const floatingipsPlugin: PluginFactory = (env) => {
     },
 
     async update(tx, ctx, current, changes): Promise<FloatingIpRecord> {
+      // An empty update clears the association (the floating IP's original API; Neutron keeps it).
+      if (Object.keys(changes).length === 0) changes = { port_id: null };
       const next: Record<string, unknown> = { ...current };
       if (changes.description !== undefined) next.description = changes.description;
       const fixedIp = changes.fixed_ip_address as string | null | undefined;

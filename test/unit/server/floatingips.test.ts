@@ -130,6 +130,9 @@ describe('floating IPs', () => {
     expect(await h.store.get(floatingIpAssocKey(vm.id, vm.fixed_ips[0].ip_address))).toBeUndefined();
     // Description-only update keeps the association.
     expect((await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: { description: 'x' } }, P1)).body.floatingip).toMatchObject({ port_id: vm2.id, description: 'x' });
+    // An empty update disassociates (Neutron keeps the floating IP API's original meaning).
+    expect((await h.req('PUT', `/v2.0/floatingips/${g.id}`, { floatingip: {} }, P1)).body.floatingip).toMatchObject({ port_id: null, fixed_ip_address: null, router_id: null, description: 'x' });
+    expect(await h.store.get(floatingIpAssocKey(vm2.id, vm2.fixed_ips[0].ip_address))).toBeUndefined();
   });
 
   it('ExternalGatewayForFloatingIPNotFound when the port subnet is not routed to the floating network', async () => {

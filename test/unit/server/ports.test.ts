@@ -69,6 +69,10 @@ describe('ports', () => {
     const bad = await h.req('POST', '/v2.0/ports', { ports: [port().port, port({ fixed_ips: [{ ip_address: ips[0] }] }).port] });
     expectFault(bad, 409, 'IpAddressInUse');
     expect((await h.req('GET', '/v2.0/ports')).body.ports).toHaveLength(3);
+    // Items may come wrapped in the member name, as Neutron accepts.
+    const wrapped = await h.req('POST', '/v2.0/ports', { ports: [port(), port().port] });
+    expect(wrapped.status).toBe(201);
+    expect(wrapped.body.ports).toHaveLength(2);
   });
 
   it('update: fixed_ips reallocation releases old addresses; MAC change admin only', async () => {
