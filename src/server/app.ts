@@ -461,6 +461,7 @@ export class NeutronApi {
         const rec = await plugin.create(tx, ctx, input, base);
         // After the plugin (whose prefetch may have read the quota key with its other reads).
         await this.quotas.check(tx, plugin.collection, base.project_id);
+        for (const c of plugin.quotaAlso ?? []) await this.quotas.ensureWithin(tx, c, base.project_id);
         const key = resourceKey(plugin.collection, rec.id);
         tx.absent(key);
         tx.putJson(key, rec);

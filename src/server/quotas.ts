@@ -86,6 +86,21 @@ export class Quotas {
     if (used + 1 > limit) throw new OverQuota([resource]);
   }
 
+  /**
+   * After a create that also made records of `collection` (a security group's default rules):
+   * refuse (OverQuota) if the project now holds more than its limit of them.
+   */
+  async ensureWithin(tx: Tx, collection: string, projectId: string): Promise<void> {
+    const resource = this.byCollection.get(collection);
+    if (resource === undefined) return;
+    const limit = (await this.limits(tx, projectId, true))[resource];
+    if (limit === undefined || limit < 0) return;
+    const guard = quotaGuardKey(resource, projectId);
+    await tx.get(guard);
+    tx.put(guard, collection);
+    if ((await this.count(tx, collection, projectId)) > limit) throw new OverQuota([resource]);
+  }
+
   private async count(tx: Tx, collection: string, projectId: string): Promise<number> {
     const recs = await tx.rangeJson<StandardRecord>(collectionPrefix(collection));
     return recs.filter((r) => r.project_id === projectId).length;

@@ -55,6 +55,11 @@ export interface ResourcePlugin<R extends StandardRecord = StandardRecord> {
   readonly internalFields?: readonly string[];
   /** Extension aliases this resource implements (listed by GET /v2.0/extensions). */
   readonly extensions?: readonly ExtensionDescriptor[];
+  /**
+   * Other collections a create of this resource adds records to, whose quota must hold too
+   * (security groups: their default rules count against `security_group_rule`).
+   */
+  readonly quotaAlso?: readonly string[];
   /** Has a `tags` attribute and the /tags sub-resource. */
   readonly taggable?: boolean;
   notFound(id: string): NeutronFault;

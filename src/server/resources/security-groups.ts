@@ -84,6 +84,8 @@ async function isDefaultGroup(tx: Tx, g: SecurityGroupRecord): Promise<boolean> 
 export const securityGroupsPlugin: PluginFactory = (env) => {
   const plugin: ResourcePlugin<SecurityGroupRecord> = {
     collection: 'security-groups',
+    // A new group's egress rules count against the project's rule quota (as in Neutron).
+    quotaAlso: ['security-group-rules'],
     bodyCollection: 'security_groups',
     member: 'security_group',
     prefix: SECURITY_GROUPS_PREFIX,

@@ -56,6 +56,13 @@ describe('quotas', () => {
     // The project's default security group (made by its first list) counts, as in Neutron.
     expect((await h.req('GET', '/v2.0/security-groups', undefined, P1)).body.security_groups).toHaveLength(1);
     expectFault(await h.req('POST', '/v2.0/security-groups', { security_group: { name: 'x' } }, P1), 409, 'OverQuota');
+    // A new group's egress rules count against the rule quota.
+    // (The project's default group, made with the first create, has 4 rules; each new group 2.)
+    await h.req('PUT', '/v2.0/quotas/p4', { quota: { security_group_rule: 0 } }, ADMIN);
+    expectFault(await h.req('POST', '/v2.0/security-groups', { security_group: { name: 'a' } }, { project: 'p4' }), 409, 'OverQuota');
+    await h.req('PUT', '/v2.0/quotas/p4', { quota: { security_group_rule: 6 } }, ADMIN);
+    expect((await h.req('POST', '/v2.0/security-groups', { security_group: { name: 'a' } }, { project: 'p4' })).status).toBe(201);
+    expectFault(await h.req('POST', '/v2.0/security-groups', { security_group: { name: 'b' } }, { project: 'p4' }), 409, 'OverQuota');
     // Deleting frees quota.
     const nets = (await h.req('GET', '/v2.0/networks', undefined, P1)).body.networks;
     await h.req('DELETE', `/v2.0/networks/${nets[0].id}`, undefined, P1);
