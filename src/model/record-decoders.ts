@@ -14,6 +14,7 @@ import {
   object,
   oneOf,
   str,
+  withDefault,
   type Decoder,
 } from './decode.js';
 import type {
@@ -70,7 +71,7 @@ export const subnetRecord: Decoder<SubnetRecord> = object({
   host_routes: array(hostRoute),
   ipv6_ra_mode: nullable(str),
   ipv6_address_mode: nullable(str),
-  subnetpool_id: (v: unknown, p: string) => nullable(str)(v === undefined ? null : v, p) as null,
+  subnetpool_id: withDefault(nullable(str), null),
 });
 
 export const portRecord: Decoder<PortRecord> = object({
@@ -140,7 +141,7 @@ export const securityGroupRuleRecord: Decoder<SecurityGroupRuleRecord> = object(
   port_range_max: nullable(int(0, 65535)),
   remote_ip_prefix: nullable(str),
   remote_group_id: nullable(str),
-  remote_address_group_id: (v: unknown, p: string) => nullable(str)(v === undefined ? null : v, p) as null,
+  remote_address_group_id: withDefault(nullable(str), null) as Decoder<null>,
   key,
 });
 
