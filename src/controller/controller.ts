@@ -181,6 +181,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.cache.on('change', () => this.scheduleSync());
     this.cache.on('error', (err) => this.fail(err));
     this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
+    // A record this controller cannot read is treated as absent: say which and why.
+    this.cache.on('invalid', (key, reason) => this.log(`north-bound record ${key} refused: ${reason}`));
     // A change that touches nothing held here leaves the switch as it is: it reflects that
     // revision already, unless a pass is pending (which will read the newer revision anyway).
     this.cache.on('idle', (revision) => {
