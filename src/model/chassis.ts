@@ -4,6 +4,7 @@
  * controllers watch `/chassis/` to learn tunnel endpoints.
  */
 import type { Encap } from '../pipeline/topology.js';
+import type { StandardRecord } from './records.js';
 
 export const CHASSIS_PREFIX = '/chassis/';
 
@@ -33,15 +34,7 @@ export interface ChassisRecord {
  * restarts). Liveness is not stored: an agent is alive while its chassis key (under the
  * controller's lease) exists.
  */
-export interface AgentRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly project_id: string;
-  readonly tags: readonly string[];
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly revision_number: number;
+export interface AgentRecord extends StandardRecord {
   /** The chassis name (`binding:host_id` of the ports it binds). */
   readonly chassis: string;
   readonly admin_state_up: boolean;
