@@ -4,6 +4,7 @@
  */
 import type { ChassisRecord } from '../model/chassis.js';
 import type {
+  FloatingIpRecord,
   NetworkRecord,
   PortRecord,
   RouterRecord,
@@ -22,7 +23,9 @@ import type {
   NetworkInfo,
   PortInfo,
   GroupMemberInfo,
+  FloatingIpInfo,
   RouterInfo,
+  RouterZones,
   SecurityGroupInfo,
   SecurityRuleInfo,
   SubnetInfo,
@@ -36,6 +39,12 @@ export interface LocalFacts {
   readonly l3Mode: L3Mode;
   /** Neutron port id → its conntrack zone (ports plugged here). */
   readonly ctZones?: ReadonlyMap<string, number>;
+  /** physnet → ofport of its patch port on br-int. */
+  readonly localnets?: ReadonlyMap<string, number>;
+  /** Router id → its NAT zones here. */
+  readonly routerZones?: ReadonlyMap<string, RouterZones>;
+  /** External network id → learned neighbours (IPv4 → MAC). */
+  readonly neighbours?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 export function networkInfo(n: NetworkRecord): NetworkInfo {
@@ -171,6 +180,11 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
     routers.set(id, routerInfoOf(r, (interfaces.get(id) ?? []).sort()));
   }
   const { securityGroups, groupMembers } = securityOf(nb, ports, local);
+  const floatingIps = new Map<string, FloatingIpInfo>();
+  for (const [id, f] of nb.floatingIps) {
+    const info = floatingIpInfoOf(f);
+    if (info && local.has(info.portId)) floatingIps.set(id, info);
+  }
   return {
     chassis: facts.chassis,
     remoteChassis,
@@ -183,7 +197,30 @@ export function buildLocalTopology(nb: NbSnapshot, facts: LocalFacts): LocalTopo
     l3Mode: facts.l3Mode,
     securityGroups,
     groupMembers,
+    localnets: facts.localnets,
+    floatingIps,
+    routerZones: facts.routerZones,
+    neighbours: facts.neighbours,
   };
+}
+
+export function floatingIpInfo(f: FloatingIpRecord): FloatingIpInfo | undefined {
+  if (f.key < 1 || f.port_id === null || f.fixed_ip_address === null || f.router_id === null) return undefined;
+  return {
+    id: f.id,
+    key: f.key,
+    address: f.floating_ip_address,
+    networkId: f.floating_network_id,
+    portId: f.port_id,
+    fixedIp: f.fixed_ip_address,
+    routerId: f.router_id,
+  };
+}
+const floatingIpInfos = new WeakMap<FloatingIpRecord, FloatingIpInfo | null>();
+function floatingIpInfoOf(f: FloatingIpRecord): FloatingIpInfo | undefined {
+  let v = floatingIpInfos.get(f);
+  if (v === undefined) floatingIpInfos.set(f, (v = floatingIpInfo(f) ?? null));
+  return v ?? undefined;
 }
 
 /**
@@ -250,7 +287,18 @@ function routerInfoOf(r: RouterRecord, ifaces: readonly string[]): RouterInfo {
   const key = ifaces.join(',');
   const hit = routerInfos.get(r);
   if (hit && hit.ifaces === key) return hit.info;
-  const info: RouterInfo = { id: r.id, name: r.name, key: r.key, adminStateUp: r.admin_state_up, routes: r.routes, interfaces: ifaces };
+  const g = r.external_gateway_info;
+  const gateway =
+    g && r.gw_port_id !== null ? { portId: r.gw_port_id, networkId: g.network_id, enableSnat: g.enable_snat } : undefined;
+  const info: RouterInfo = {
+    id: r.id,
+    name: r.name,
+    key: r.key,
+    adminStateUp: r.admin_state_up,
+    routes: r.routes,
+    interfaces: ifaces,
+    ...(gateway ? { gateway } : {}),
+  };
   routerInfos.set(r, { ifaces: key, info });
   return info;
 }

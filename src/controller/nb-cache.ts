@@ -23,6 +23,8 @@ import { nbSubjects } from '../model/subjects.js';
 import {
   aboutStored,
   collectionOfKey,
+  GATEWAYS_SUBJECT,
+  isRouterGateway,
   NB_COLLECTIONS,
   PORTS,
   portSubject,
@@ -35,6 +37,7 @@ import { chassisRecord } from '../model/record-decoders.js';
 import { DecodeError, decodeJson, type Decoder } from '../model/decode.js';
 import { NB_PREFIX, idFromKey, resourceKey } from '../model/keys.js';
 import type {
+  FloatingIpRecord,
   NetworkRecord,
   PortRecord,
   RouterRecord,
@@ -51,7 +54,16 @@ export interface NbSnapshot {
   readonly routers: ReadonlyMap<string, RouterRecord>;
   readonly securityGroups: ReadonlyMap<string, SecurityGroupRecord>;
   readonly securityGroupRules: ReadonlyMap<string, SecurityGroupRuleRecord>;
+  /** Floating IPs associated with the local ports. */
+  readonly floatingIps: ReadonlyMap<string, FloatingIpRecord>;
   readonly chassis: ReadonlyMap<string, ChassisRecord>;
+}
+
+export interface NbCacheOptions {
+  /** This chassis' name: gateway ports bound to it are held like its own ports. */
+  readonly chassis?: string;
+  /** A gateway chassis holds every router gateway port (to claim unbound ones). */
+  readonly gateway?: boolean;
 }
 
 export interface NbCacheEvents {
@@ -69,7 +81,7 @@ export interface NbCacheEvents {
 type AnyDecl = CollectionDecl<unknown>;
 
 /** Subjects loaded by a range of their collections (port subjects are read one by one). */
-const RANGED = new Set(['net', 'router', 'sg', 'sgm']);
+const RANGED = new Set(['net', 'router', 'sg', 'sgm', 'ext', 'fip', 'gw']);
 
 export class NbCache extends EventEmitter<NbCacheEvents> {
   /** Held records per collection name. */
@@ -90,7 +102,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private refreshAgain = false;
   private nbRevision = 0;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: NbCacheOptions = {},
+  ) {
     super();
   }
 
@@ -133,6 +148,7 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
       routers: this.map('routers'),
       securityGroups: this.map('security-groups'),
       securityGroupRules: this.map('security-group-rules'),
+      floatingIps: this.map('floatingips'),
       chassis: this.chassis,
     };
   }
@@ -148,9 +164,10 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   }
 
   /** Sizes, for status and the "does not grow" tests. */
-  sizes(): Record<'networks' | 'subnets' | 'ports' | 'routers' | 'securityGroups' | 'securityGroupRules' | 'chassis', number> {
+  sizes(): Record<'networks' | 'subnets' | 'ports' | 'routers' | 'securityGroups' | 'securityGroupRules' | 'floatingIps' | 'chassis', number> {
     const s = this.snapshot();
     return {
+      floatingIps: s.floatingIps.size,
       networks: s.networks.size,
       subnets: s.subnets.size,
       ports: s.ports.size,
@@ -191,6 +208,8 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
   private wanted(): Set<string> {
     const wanted = new Set<string>();
     for (const id of this.localPortIds) wanted.add(portSubject(id));
+    if (this.opts.gateway) wanted.add(GATEWAYS_SUBJECT);
+    for (const id of this.hostedGatewayPorts()) wanted.add(portSubject(id));
     for (let grew = true; grew; ) {
       grew = false;
       for (const c of NB_COLLECTIONS) {
@@ -241,6 +260,15 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     this.refreshing = new Promise<void>((resolve) => (started = resolve)).then(run);
     started();
     return this.refreshing;
+  }
+
+  /** Router gateway ports held and bound to this chassis (it hosts their gateway). */
+  hostedGatewayPorts(): string[] {
+    const me = this.opts.chassis;
+    if (me === undefined) return [];
+    const out: string[] = [];
+    for (const p of this.map(PORTS).values()) if (isRouterGateway(p) && p['binding:host_id'] === me) out.push(p.id);
+    return out.sort();
   }
 
   /** Whether a record with these subjects belongs in the cache given what is held now. */

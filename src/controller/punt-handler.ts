@@ -9,7 +9,9 @@ import type { Outgoing } from '../openflow/channel.js';
 import type { MessageOf } from '../openflow/types.js';
 import { OFP_NO_BUFFER } from '../openflow/ports.js';
 import {
+  contextOf,
   decodePunt,
+  localnetOf,
   reactiveFlow,
   reactiveFlowMod,
   routerInterfaceOn,
@@ -33,6 +35,8 @@ export interface PuntHandlerDeps {
   sendBundle(msgs: readonly Outgoing[]): Promise<void>;
   /** DHCP packets per second per port (burst the same). */
   readonly dhcpRate: number;
+  /** External networks' ARP punts (neighbour_miss / neighbour_learn): see north-south.ts. */
+  neighbour?(kind: 'miss' | 'learn', msg: MessageOf<'packet_in2'>, networkKey: number): void;
 }
 
 type PuntKind = Punt['kind'] | 'unknown';
@@ -87,13 +91,17 @@ export class PuntHandler {
       case 'dhcp':
         return this.dhcp(topo, punt.portKey, msg.packet);
       case 'icmp_echo':
-        return this.icmpEcho(topo, punt.routerKey, msg.packet, inPort);
+        return this.icmpEcho(topo, punt.routerKey, punt.networkKey, msg.packet, inPort);
       case 'ttl_exceeded':
         return this.icmpError(topo, 'time-exceeded', punt.routerKey, punt.networkKey, msg.packet, inPort);
       case 'no_route':
         return this.icmpError(topo, 'dest-unreachable', punt.routerKey, punt.networkKey, msg.packet, inPort);
       case 'reactive_miss':
         return this.reactive(topo, punt.routerKey, msg.packet, inPort);
+      case 'neighbour_miss':
+        return this.deps.neighbour?.('miss', msg, punt.networkKey);
+      case 'neighbour_learn':
+        return this.deps.neighbour?.('learn', msg, punt.networkKey);
     }
   }
 
@@ -101,9 +109,13 @@ export class PuntHandler {
     this.deps.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: 'controller', actions: [{ type: 'output', port: ofport }], data });
   }
 
-  private sendFrame(ofport: number | undefined, frame: EthernetFrame): void {
+  private sendFrame(ofport: number | undefined, frame: EthernetFrame, topo?: LocalTopology, networkKey?: number): void {
     if (ofport === undefined) return;
-    const bytes = encodeEthernet(frame);
+    // An answer to the physical network of a VLAN network goes back tagged (classify popped the tag).
+    const net = topo && networkKey !== undefined ? contextOf(topo).networkByKey.get(networkKey) : undefined;
+    const ln = net && topo ? localnetOf(contextOf(topo), net) : undefined;
+    const out = ln && ln.ofport === ofport && ln.vlan !== undefined ? { ...frame, vlan: { pcp: 0, dei: false, vid: ln.vlan } } : frame;
+    const bytes = encodeEthernet(out);
     if (bytes.ok) this.packetOut(ofport, bytes.value);
   }
 
@@ -130,14 +142,14 @@ export class PuntHandler {
     return DHCP_SERVER_MAC;
   }
 
-  private icmpEcho(topo: LocalTopology, routerKey: number, packet: Buffer, inPort: number | undefined): void {
+  private icmpEcho(topo: LocalTopology, routerKey: number, networkKey: number, packet: Buffer, inPort: number | undefined): void {
     const frame = decodeEthernet(packet, { decodeL4: true });
     if (!frame.ok || frame.value.payload.type !== 'ipv4') return;
     const dst = frame.value.payload.dst;
     // Only the router's own addresses answer (the flow matched them; check anyway).
     if (!routerInterfaces(topo, routerKey).some((i) => i.ip === dst)) return;
     const reply = buildIcmpEchoReply(frame.value);
-    if (reply.ok) this.sendFrame(inPort, reply.value);
+    if (reply.ok) this.sendFrame(inPort, reply.value, topo, networkKey);
   }
 
   private icmpError(
@@ -155,7 +167,7 @@ export class PuntHandler {
       routerMac: iface.mac,
       ...(kind === 'dest-unreachable' ? { code: ICMP_UNREACH_NET } : {}),
     });
-    if (frame.ok) this.sendFrame(inPort, frame.value);
+    if (frame.ok) this.sendFrame(inPort, frame.value, topo, ingressNetworkKey);
   }
 
   private reactive(topo: LocalTopology, routerKey: number, packet: Buffer, inPort: number | undefined): void {

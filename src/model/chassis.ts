@@ -3,6 +3,7 @@
  * chassis whose controller dies disappears from the store when its lease expires. Other
  * controllers watch `/chassis/` to learn tunnel endpoints.
  */
+import { createHash } from 'node:crypto';
 import type { Encap } from '../pipeline/topology.js';
 import type { StandardRecord } from './records.js';
 
@@ -40,4 +41,15 @@ export interface AgentRecord extends StandardRecord {
   readonly admin_state_up: boolean;
   /** The registration last seen (kept when the chassis goes away, for the dead agent's view). */
   readonly registration: ChassisRecord;
+}
+
+/**
+ * A chassis' own MAC on external networks: its floating IPs answer ARP with it, so the outside's
+ * neighbour entry for a floating IP names the chassis that serves it. Derived from the name
+ * (locally administered, unicast: 0a:57 + 4 bytes of its SHA-256), so every controller and
+ * `wyvern trace` agree on it without storing it.
+ */
+export function chassisMac(name: string): string {
+  const h = createHash('sha256').update(`wyvern-chassis:${name}`).digest();
+  return ['0a', '57', ...[...h.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }

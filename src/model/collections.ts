@@ -13,6 +13,10 @@
  *   sg:<id>      a security group and its rules (the groups of the chassis' own ports);
  *   sgm:<id>     the member ports of a group and the group's record (the remote groups those
  *                rules name: their addresses).
+ *   ext:<id>     an external network's record, subnets and router gateway ports (what a chassis
+ *                routing to the outside through it needs, without every port on it);
+ *   fip:<port>   the floating IPs associated with a port (held with the chassis' own ports);
+ *   gw:all       every router gateway port (held by gateway chassis: they claim unbound ones).
  */
 import type { Decoder } from './decode.js';
 import {
@@ -22,6 +26,7 @@ import {
 } from './keys.js';
 import { peekHeader, type HeaderField, type RecordHeader } from './record-codec.js';
 import {
+  floatingIpRecord,
   networkRecord,
   portRecord,
   routerRecord,
@@ -30,8 +35,10 @@ import {
   subnetRecord,
 } from './record-decoders.js';
 import {
+  DEVICE_OWNER_ROUTER_GATEWAY,
   DEVICE_OWNER_ROUTER_INTERFACE,
   DEVICE_OWNER_ROUTER_INTERFACE_LEGACY,
+  type FloatingIpRecord,
   type NetworkRecord,
   type PortRecord,
   type RouterRecord,
@@ -40,13 +47,16 @@ import {
   type SubnetRecord,
 } from './records.js';
 
-export type SubjectKind = 'net' | 'router' | 'port' | 'sg' | 'sgm';
+export type SubjectKind = 'net' | 'router' | 'port' | 'sg' | 'sgm' | 'ext' | 'fip' | 'gw';
 
 export const networkSubject = (id: string): string => `net:${id}`;
 export const routerSubject = (id: string): string => `router:${id}`;
 export const portSubject = (id: string): string => `port:${id}`;
 export const groupSubject = (id: string): string => `sg:${id}`;
 export const groupMembersSubject = (id: string): string => `sgm:${id}`;
+export const externalSubject = (id: string): string => `ext:${id}`;
+export const floatingIpsSubject = (portId: string): string => `fip:${portId}`;
+export const GATEWAYS_SUBJECT = 'gw:all';
 
 export function subjectKind(subject: string): SubjectKind {
   return subject.slice(0, subject.indexOf(':')) as SubjectKind;
@@ -57,6 +67,10 @@ export function subjectId(subject: string): string {
 
 export function isRouterInterface(p: { readonly device_owner?: unknown }): boolean {
   return p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE || p.device_owner === DEVICE_OWNER_ROUTER_INTERFACE_LEGACY;
+}
+
+export function isRouterGateway(p: { readonly device_owner?: unknown }): boolean {
+  return p.device_owner === DEVICE_OWNER_ROUTER_GATEWAY;
 }
 
 /** The routing fields of a record (its header, or the parsed record itself). */
@@ -92,8 +106,8 @@ export const NETWORKS = decl<NetworkRecord>({
   prefix: collectionPrefix('networks'),
   decode: networkRecord,
   header: [],
-  kinds: ['net'],
-  about: (id) => [networkSubject(id)],
+  kinds: ['net', 'ext'],
+  about: (id) => [networkSubject(id), externalSubject(id)],
 });
 
 export const SUBNETS = decl<SubnetRecord>({
@@ -101,8 +115,8 @@ export const SUBNETS = decl<SubnetRecord>({
   prefix: collectionPrefix('subnets'),
   decode: subnetRecord,
   header: ['network_id'],
-  kinds: ['net'],
-  about: (_id, f) => (str(f.network_id) ? [networkSubject(f.network_id)] : undefined),
+  kinds: ['net', 'ext'],
+  about: (_id, f) => (str(f.network_id) ? [networkSubject(f.network_id), externalSubject(f.network_id)] : undefined),
 });
 
 export const PORTS = decl<PortRecord>({
@@ -110,20 +124,27 @@ export const PORTS = decl<PortRecord>({
   prefix: collectionPrefix('ports'),
   decode: portRecord,
   header: ['network_id', 'device_owner', 'device_id', 'security_groups'],
-  kinds: ['net', 'router', 'port', 'sgm'],
+  kinds: ['net', 'router', 'port', 'sgm', 'ext', 'gw'],
   about: (id, f) => {
     if (!str(f.network_id) || !Array.isArray(f.security_groups)) return undefined;
     const out = [networkSubject(f.network_id), portSubject(id)];
     if (isRouterInterface(f) && str(f.device_id) && f.device_id !== '') out.push(routerSubject(f.device_id));
+    if (isRouterGateway(f)) {
+      // A router's gateway: held with the router, with its external network, and by gateway chassis.
+      if (str(f.device_id) && f.device_id !== '') out.push(routerSubject(f.device_id));
+      out.push(externalSubject(f.network_id), GATEWAYS_SUBJECT);
+    }
     for (const g of f.security_groups) if (str(g)) out.push(groupMembersSubject(g));
     return out;
   },
   wants: (p, wanted) => {
     const out: string[] = [];
-    // A port bound here: its network and its security groups.
+    // A port bound here: its network, its security groups, its floating IPs; a gateway port
+    // hosted here: its router (and through it every network the router reaches).
     if (wanted.has(portSubject(p.id))) {
-      out.push(networkSubject(p.network_id));
+      out.push(networkSubject(p.network_id), floatingIpsSubject(p.id));
       for (const g of p.security_groups) out.push(groupSubject(g));
+      if (isRouterGateway(p) && p.device_id !== '') out.push(routerSubject(p.device_id));
     }
     // Routing happens on the sending chassis: a router on a network we hold, and every network
     // that router reaches.
@@ -142,6 +163,19 @@ export const ROUTERS = decl<RouterRecord>({
   header: [],
   kinds: ['router'],
   about: (id) => [routerSubject(id)],
+  // Routing to the outside: the external network's record, subnets and gateway ports.
+  wants: (r, wanted) =>
+    r.external_gateway_info !== null && wanted.has(routerSubject(r.id)) ? [externalSubject(r.external_gateway_info.network_id)] : [],
+});
+
+export const FLOATINGIPS = decl<FloatingIpRecord>({
+  name: 'floatingips',
+  prefix: collectionPrefix('floatingips'),
+  decode: floatingIpRecord,
+  header: ['port_id'],
+  kinds: ['fip'],
+  // Unassociated: about nothing (no chassis holds it).
+  about: (_id, f) => (str(f.port_id) ? [floatingIpsSubject(f.port_id)] : f.port_id === null || f.port_id === undefined ? [] : undefined),
 });
 
 export const SECURITY_GROUPS = decl<SecurityGroupRecord>({
@@ -167,7 +201,7 @@ export const SECURITY_GROUP_RULES = decl<SecurityGroupRuleRecord>({
 });
 
 /** Every collection a chassis reads, in the order the cache applies a load's ranges. */
-export const NB_COLLECTIONS = [NETWORKS, SUBNETS, PORTS, ROUTERS, SECURITY_GROUPS, SECURITY_GROUP_RULES] as const;
+export const NB_COLLECTIONS = [NETWORKS, SUBNETS, PORTS, ROUTERS, SECURITY_GROUPS, SECURITY_GROUP_RULES, FLOATINGIPS] as const;
 
 export type NbCollectionDecl = (typeof NB_COLLECTIONS)[number];
 export type NbCollectionName = NbCollectionDecl['name'];

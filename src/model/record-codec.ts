@@ -25,6 +25,7 @@ const HEADER_FIELDS = [
   ['device_id', 'string'],
   ['security_group_id', 'string'],
   ['security_groups', 'strings'],
+  ['port_id', 'string'],
 ] as const;
 
 export interface RecordHeader {
@@ -36,6 +37,8 @@ export interface RecordHeader {
   readonly security_group_id?: string;
   /** A port's security groups. */
   readonly security_groups?: readonly string[];
+  /** A floating IP's associated port. */
+  readonly port_id?: string;
 }
 
 export type HeaderField = (typeof HEADER_FIELDS)[number][0];

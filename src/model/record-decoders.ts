@@ -122,6 +122,8 @@ export const floatingIpRecord: Decoder<FloatingIpRecord> = object({
   router_id: nullable(str),
   status: oneOf(['ACTIVE', 'DOWN', 'ERROR']),
   floating_port_id: str,
+  // 0: written before floating IPs carried their port's key (such a floating IP is not translated).
+  key: withDefault(int(0, 0xffffffff), 0),
 });
 
 export const securityGroupRecord: Decoder<SecurityGroupRecord> = object({

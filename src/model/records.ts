@@ -192,6 +192,8 @@ export interface FloatingIpRecord extends StandardRecord {
   readonly status: 'ACTIVE' | 'DOWN' | 'ERROR';
   /** Internal: the port holding floating_ip_address. */
   readonly floating_port_id: string;
+  /** Internal: that port's key, the owner key of the floating IP's flows (0 = unknown). */
+  readonly key: number;
 }
 
 /** `/nb/security-groups/<id>`. Rules are separate records (`/nb/security-group-rules/<id>`). */

@@ -15,6 +15,12 @@ export const INPORT_REG = 'reg14' satisfies FieldName;
 export const OUTPORT_REG = 'reg15' satisfies FieldName;
 /** reg15 value meaning "flood in the network". */
 export const FLOOD_PORT_KEY = 0;
+/**
+ * reg14/reg15 value of a physical network's patch port ("localnet", OVN's word): the port through
+ * which a flat or VLAN network reaches the world. Above every port key (MAX_PORT_KEY), so it
+ * never names a VIF.
+ */
+export const LOCALNET_PORT_KEY = 0xfffffe;
 /** reg13 = router key, set by l2_lookup when eth_dst is a router interface MAC (L3 stages). */
 export const ROUTER_REG = 'reg13' satisfies FieldName;
 /** reg0 = next hop IPv4 address (u32, host order of the dotted quad) chosen by l3_route. */
@@ -130,6 +136,8 @@ export const OWNER_KIND_CODES = {
   sg_member: 0x07,
   /** A security group rule (key = rule key): its match and conjunction flows, or a port's flow it allows. */
   sg_rule: 0x08,
+  /** A floating IP (key = the key of the port holding its address): its NAT on the VM's chassis. */
+  floatingip: 0x09,
 } as const;
 
 export type OwnerKind = keyof typeof OWNER_KIND_CODES;
@@ -209,6 +217,10 @@ export const L3_PUNT_CODES = {
   no_route: 0x03,
   /** Reactive mode, l3_nexthop miss: resolve the next hop, install `reactiveFlow`, packet-out. network = 0. */
   reactive_miss: 0x04,
+  /** l3_ext_neighbour miss: ARP for reg0 on external network `network` (router = 0). */
+  neighbour_miss: 0x05,
+  /** An ARP reply (or request) from the physical network to one of our addresses there: learn the sender. */
+  neighbour_learn: 0x06,
 } as const;
 export type L3PuntKind = keyof typeof L3_PUNT_CODES;
 
@@ -217,7 +229,9 @@ export type Punt =
   | { readonly kind: 'ttl_exceeded'; readonly routerKey: number; readonly networkKey: number }
   | { readonly kind: 'icmp_echo'; readonly routerKey: number; readonly networkKey: number }
   | { readonly kind: 'no_route'; readonly routerKey: number; readonly networkKey: number }
-  | { readonly kind: 'reactive_miss'; readonly routerKey: number };
+  | { readonly kind: 'reactive_miss'; readonly routerKey: number }
+  | { readonly kind: 'neighbour_miss'; readonly networkKey: number }
+  | { readonly kind: 'neighbour_learn'; readonly networkKey: number };
 
 function l3Punt(kind: L3PuntKind, routerKey: number, networkKey: number): Buffer {
   const b = Buffer.alloc(12);
@@ -244,6 +258,15 @@ export function reactiveMissPuntUserdata(routerKey: number): Buffer {
   return l3Punt('reactive_miss', routerKey, 0);
 }
 
+/** userdata: no neighbour for reg0 on external network `networkKey`. */
+export function neighbourMissPuntUserdata(networkKey: number): Buffer {
+  return l3Punt('neighbour_miss', 0, networkKey);
+}
+/** userdata: an ARP packet to learn from, on external network `networkKey`. */
+export function neighbourLearnPuntUserdata(networkKey: number): Buffer {
+  return l3Punt('neighbour_learn', 0, networkKey);
+}
+
 /** Any punt's userdata → what it is (typed union), or undefined if not ours. */
 export function decodePunt(userdata: Buffer): Punt | undefined {
   if (userdata.length === 4) return { kind: 'dhcp', portKey: userdata.readUInt32BE(0) };
@@ -253,7 +276,9 @@ export function decodePunt(userdata: Buffer): Punt | undefined {
   if (!kind) return undefined;
   const routerKey = userdata.readUInt32BE(4);
   const networkKey = userdata.readUInt32BE(8);
-  return kind === 'reactive_miss' ? { kind, routerKey } : { kind, routerKey, networkKey };
+  if (kind === 'reactive_miss') return { kind, routerKey };
+  if (kind === 'neighbour_miss' || kind === 'neighbour_learn') return { kind, networkKey };
+  return { kind, routerKey, networkKey };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,8 +302,11 @@ export const ICMP_PUNT_METER: MeterDef = pktpsMeter(ICMP_PUNT_METER_ID, 100, 50)
 /** Reactive L3 misses: high enough for the new-flow goal, low enough that a /16 scan cannot starve us. */
 export const REACTIVE_PUNT_METER_ID = 2;
 export const REACTIVE_PUNT_METER: MeterDef = pktpsMeter(REACTIVE_PUNT_METER_ID, 50_000, 5_000);
+/** ARP on external networks (next hop misses, replies to learn): a neighbour table's worth per second. */
+export const NEIGHBOUR_PUNT_METER_ID = 3;
+export const NEIGHBOUR_PUNT_METER: MeterDef = pktpsMeter(NEIGHBOUR_PUNT_METER_ID, 200, 100);
 /** Every meter a punt flow may use: install all (meter_mod add, or modify if it exists) before flows. */
-export const PUNT_METERS: readonly MeterDef[] = [ICMP_PUNT_METER, REACTIVE_PUNT_METER];
+export const PUNT_METERS: readonly MeterDef[] = [ICMP_PUNT_METER, REACTIVE_PUNT_METER, NEIGHBOUR_PUNT_METER];
 
 // ---------------------------------------------------------------------------------------------
 // Well-known values
@@ -296,4 +324,7 @@ export const ARP_OP_REPLY = 2;
 export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+export const ETH_TYPE_VLAN = 0x8100;
+/** OFPVID_PRESENT: a vlan_vid match/set value carries it when the frame has a VLAN tag. */
+export const OFPVID_PRESENT = 0x1000;
 export const MULTICAST_BIT = '01:00:00:00:00:00';

@@ -77,7 +77,7 @@ export class FlowBuilder {
     const actions = spec.actions ?? [];
     for (const t of resubmitTargets(actions)) {
       const target = stageOfTable(t);
-      if (!target || !st.next.includes(target.name)) {
+      if (!target || !(st.next.includes(target.name) || st.loopback.includes(target.name))) {
         throw new PipelineBuildError('undeclared_next_stage', st.name, `resubmit to table ${t} not declared as next`);
       }
     }

@@ -33,3 +33,6 @@ export {
   routerInterfaces,
   type RouterInterfaceInfo,
 } from './reactive.js';
+export { floatingIpView } from './compile/nat.js';
+export { contextOf, externalHere, localnetOf, type Localnet } from './compile/context.js';
+export { routerView } from './compile/l3.js';

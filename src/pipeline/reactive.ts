@@ -177,7 +177,9 @@ export function routerInterfaceOn(topo: LocalTopology, routerKey: number, networ
 /** Every counted interface of a router (e.g. to check that an echo's ipv4_dst is the router's). */
 export function routerInterfaces(topo: LocalTopology, routerKey: number): RouterInterfaceInfo[] {
   const view = routerView(contextOf(topo), routerKey);
-  return view ? view.interfaces.map((i) => info(routerKey, i)) : [];
+  if (!view) return [];
+  const all = view.gateway ? [...view.interfaces, view.gateway] : view.interfaces;
+  return all.map((i) => info(routerKey, i));
 }
 
 /** The route l3_route takes for `dstIp`: the next hop and the egress interface. */

@@ -28,6 +28,11 @@ export interface StageDecl {
   readonly groupEntry?: boolean;
   /** Declared for a later issue; compilers may not emit flows into it yet except its miss flow. */
   readonly reserved?: boolean;
+  /**
+   * Earlier stages this stage's flows may `resubmit` to (a loop back: e.g. a packet routed to a
+   * floating IP of this very chassis re-enters as if it came from the external network).
+   */
+  readonly loopback?: readonly string[];
 }
 
 const ETH: readonly FieldName[] = ['eth_src', 'eth_dst', 'eth_type'];
@@ -44,16 +49,16 @@ const LOGICAL: readonly FieldName[] = ['metadata', 'reg14', 'reg15'];
 export const STAGE_DECLS = [
   {
     name: 'classify',
-    description: 'in_port → logical input port (reg14) and network (metadata); tunnel ports → tunnel_in',
-    match: ['in_port'],
-    next: ['port_sec_in', 'tunnel_in'],
+    description: 'in_port → logical input port (reg14) and network (metadata); tunnel ports → tunnel_in; a physical network\'s patch port (+ VLAN) → its network, services',
+    match: ['in_port', 'vlan_vid'],
+    next: ['port_sec_in', 'tunnel_in', 'services'],
     miss: { kind: 'drop' },
   },
   {
     name: 'tunnel_in',
-    description: 'from a tunnel: network + destination port key from the tunnel header, no second lookup',
+    description: 'from a tunnel: network + destination port key from the tunnel header, no second lookup; a router\'s gateway port → routed again on its gateway chassis',
     match: ['in_port', 'tunnel_id', 'tun_metadata0'],
-    next: ['acl_ingress'],
+    next: ['acl_ingress', 'l3_route'],
     miss: { kind: 'drop' },
   },
   {
@@ -101,8 +106,8 @@ export const STAGE_DECLS = [
   },
   {
     name: 'l2_lookup',
-    description: 'destination MAC → reg15 (0 = flood); router interface MAC → reg13 = router key, l3_input',
-    match: ['metadata', 'reg14', 'eth_dst', 'eth_type'],
+    description: 'destination MAC → reg15 (0 = flood); router interface MAC → reg13 = router key, l3_input; chassis MAC + floating IP → its router',
+    match: ['metadata', 'reg14', 'eth_dst', 'eth_type', 'ipv4_dst'],
     next: ['egress_dispatch', 'l3_input'],
     miss: { kind: 'drop' },
   },
@@ -111,27 +116,65 @@ export const STAGE_DECLS = [
     name: 'l3_input',
     description: 'router ingress (reg13 = router): IPv4 only; TTL <= 1, echo to the router → controller; to l3_route',
     match: [...LOGICAL, 'reg13', ...ETH, ...IP4, 'nw_ttl', 'icmpv4_type', 'icmpv4_code'],
-    next: ['l3_route'],
+    next: ['l3_unsnat'],
     miss: { kind: 'drop' },
+  },
+  // ---- NAT from the outside (compile/nat.ts): OVN's unsnat then dnat, one zone each per router ----
+  {
+    name: 'l3_unsnat',
+    description: 'to the gateway address or a floating IP: conntrack in the router\'s SNAT zone (replies of translated connections get their inside address back)',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'ipv4_dst'],
+    next: ['l3_dnat'],
+    miss: { kind: 'goto', stage: 'l3_dnat' },
+  },
+  {
+    name: 'l3_dnat',
+    description: 'to a floating IP: DNAT to the VM\'s fixed IP (committed in the router\'s DNAT zone); to the gateway address, untranslated → drop',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'ipv4_dst'],
+    next: ['l3_route'],
+    miss: { kind: 'goto', stage: 'l3_route' },
   },
   {
     name: 'l3_route',
-    description: 'longest prefix match on ipv4_dst per router → reg0 = next hop IPv4; no route → controller',
+    description: 'longest prefix match on ipv4_dst per router → reg0 = next hop IPv4; no route → controller; from the external network back to it → drop',
     match: [...LOGICAL, 'reg13', 'eth_type', 'ipv4_dst', 'ipv4_src'],
-    next: ['l3_nexthop'],
+    next: ['l3_undnat'],
     miss: { kind: 'drop' },
+  },
+  // ---- NAT to the outside: un-DNAT replies of floating IP connections, then SNAT ----
+  {
+    name: 'l3_undnat',
+    description: 'from a floating IP\'s VM to the external network: conntrack in the router\'s DNAT zone (replies of inbound connections leave from the floating IP)',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'reg0', 'ipv4_src'],
+    next: ['l3_snat'],
+    miss: { kind: 'goto', stage: 'l3_snat' },
+  },
+  {
+    name: 'l3_snat',
+    description: 'new connections to the external network: SNAT to the floating IP (its VM\'s chassis) or the gateway address (the gateway chassis), committed in the SNAT zone',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'reg0', 'ipv4_src'],
+    next: ['l3_nexthop'],
+    miss: { kind: 'goto', stage: 'l3_nexthop' },
   },
   {
     name: 'l3_nexthop',
-    description: 'next hop (reg0) → MACs, network, port key, dec_ttl → egress_dispatch or tunnel; reactive: miss → controller',
-    match: [...LOGICAL, 'reg13', 'eth_type', 'reg0'],
+    description: 'next hop (reg0) → MACs, network, port key, dec_ttl → egress_dispatch or tunnel; external next hops → l3_ext_neighbour (or the tunnel to the gateway chassis); reactive: miss → controller',
+    match: [...LOGICAL, 'reg13', 'eth_type', 'reg0', 'ipv4_src'],
+    next: ['l3_ext_neighbour', 'egress_dispatch'],
+    miss: { kind: 'drop' },
+  },
+  {
+    name: 'l3_ext_neighbour',
+    description: 'external network (metadata) + next hop (reg0) → eth_dst of the learned neighbour → the physical network; unknown → controller (ARP); a floating IP or gateway of this chassis → back in as from outside',
+    match: ['metadata', 'reg0'],
     next: ['egress_dispatch'],
     miss: { kind: 'drop' },
+    loopback: ['l2_lookup'],
   },
   // ---- egress ----
   {
     name: 'egress_dispatch',
-    description: 'reg15: local port → acl_ingress; remote port → output_tunnel; 0 → flood group',
+    description: 'reg15: local port → acl_ingress; remote port → output_tunnel (or the physical network, flat/VLAN); 0 → flood group; the physical network port → its patch port',
     match: ['metadata', 'reg15'],
     next: ['acl_ingress', 'output_tunnel'],
     miss: { kind: 'drop' },
@@ -188,6 +231,7 @@ export interface Stage extends StageDecl {
   readonly name: StageName;
   readonly tableId: number;
   readonly next: readonly StageName[];
+  readonly loopback: readonly StageName[];
   readonly matchSet: ReadonlySet<FieldName>;
 }
 
@@ -205,6 +249,10 @@ function buildStages(): ReadonlyMap<StageName, Stage> {
       const j = STAGE_DECLS.findIndex((s) => s.name === n);
       if (j <= i) throw new Error(`stage ${decl.name}: next stage ${n} must come later`);
     }
+    for (const n of decl.loopback ?? []) {
+      const j = STAGE_DECLS.findIndex((s) => s.name === n);
+      if (j < 0 || j >= i) throw new Error(`stage ${decl.name}: loopback stage ${n} must come earlier`);
+    }
     if (decl.miss.kind === 'goto' && !decl.next.includes(decl.miss.stage)) {
       throw new Error(`stage ${decl.name}: miss goes to ${decl.miss.stage}, not declared as next`);
     }
@@ -213,6 +261,7 @@ function buildStages(): ReadonlyMap<StageName, Stage> {
       name: decl.name as StageName,
       tableId: FIRST_TABLE_ID + i,
       next: decl.next as readonly StageName[],
+      loopback: (decl.loopback ?? []) as readonly StageName[],
       matchSet: new Set(decl.match),
     });
   });

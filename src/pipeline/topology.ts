@@ -12,6 +12,11 @@ export interface ChassisInfo {
   readonly tunnelIp: string;
   readonly encap: readonly Encap[];
   readonly gateway?: boolean;
+  /**
+   * The chassis' own MAC on external networks (model/chassis.ts `chassisMac`): the floating IPs
+   * of its VMs answer ARP with it, so the outside's neighbour entry names the chassis.
+   */
+  readonly mac?: string;
 }
 
 export interface NetworkInfo {
@@ -122,6 +127,38 @@ export interface RouterInfo {
   readonly routes: readonly HostRoute[];
   /** Port ids of the router's interface ports (sorted); each must also be in `ports`. */
   readonly interfaces: readonly string[];
+  /** The router's gateway on an external network (external_gateway_info), if set. */
+  readonly gateway?: RouterGatewayInfo;
+}
+
+/** A router's external gateway: its port (on the external network) and whether it SNATs. */
+export interface RouterGatewayInfo {
+  /** The gateway port (device_owner network:router_gateway); its chassis hosts the gateway. */
+  readonly portId: string;
+  readonly networkId: string;
+  /** Traffic of VMs without a floating IP leaves with the gateway's address (false: routed as is). */
+  readonly enableSnat: boolean;
+}
+
+/**
+ * An associated floating IP (FloatingIpRecord with a port) as the NAT compiler sees it. Its
+ * translation happens on the chassis of the VM port that holds `fixedIp`.
+ */
+export interface FloatingIpInfo {
+  readonly id: string;
+  /** The key of the port holding the floating address: the owner key of its flows (`floatingip:<key>`). */
+  readonly key: number;
+  readonly address: string;
+  readonly networkId: string;
+  readonly portId: string;
+  readonly fixedIp: string;
+  readonly routerId: string;
+}
+
+/** Conntrack zones of a router's NAT on this chassis (allocated by the controller). */
+export interface RouterZones {
+  readonly snat: number;
+  readonly dnat: number;
 }
 
 /** L3 mode of this chassis (`--l3-mode`): per-destination flows ahead of time, or on first packet. */
@@ -164,6 +201,20 @@ export interface LocalTopology {
    * as its remote group, by port key.
    */
   readonly groupMembers?: ReadonlyMap<number, GroupMemberInfo>;
+  /**
+   * Physical networks this chassis reaches (`--bridge-mappings`): physnet → ofport on br-int of
+   * the patch port to its bridge. Flat and VLAN networks on them are switched through it.
+   */
+  readonly localnets?: ReadonlyMap<string, number>;
+  /** Associated floating IPs of the ports bound here, by id. */
+  readonly floatingIps?: ReadonlyMap<string, FloatingIpInfo>;
+  /** NAT conntrack zones per router id (routers that translate here). */
+  readonly routerZones?: ReadonlyMap<string, RouterZones>;
+  /**
+   * Neighbours learned on external networks (ARP), per network id: IPv4 → MAC. The router's
+   * next hops there (the upstream gateway, other floating IPs) resolve through them.
+   */
+  readonly neighbours?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** A member of remote groups: the groups, and its addresses. */

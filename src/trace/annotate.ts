@@ -5,7 +5,7 @@
  * `port vm1 → network blue → router r1 → network red → port vm2 (tunnel to 198.51.100.12)`.
  * Pure: no I/O (the CLI reads the store and runs ovs-appctl).
  */
-import { decodeCookie, decodeGroupId, type Owner } from '../pipeline/conventions.js';
+import { decodeCookie, decodeGroupId, LOCALNET_PORT_KEY, type Owner } from '../pipeline/conventions.js';
 import { stageOfTable } from '../pipeline/stages.js';
 import { PRIO_ACL_BLOCK_EST, PRIO_ACL_BLOCKED_REPLY, PRIO_ACL_DROP, PRIO_ACL_INVALID, PRIO_ACL_REPLY } from '../pipeline/compile/acl.js';
 
@@ -43,6 +43,7 @@ export interface NamedPort extends NamedObject {
   readonly device_owner?: string;
   readonly device_id?: string;
   readonly security_groups?: readonly string[];
+  readonly fixed_ips?: readonly { readonly ip_address: string }[];
 }
 export interface NamedRule {
   readonly id: string;
@@ -170,6 +171,11 @@ export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId =
       return `remote group member ${portLabel(names, owner.key, withId)}`;
     case 'sg_rule':
       return ruleLabel(names, owner.key);
+    case 'floatingip': {
+      const p = names.ports.get(owner.key);
+      const ip = p?.fixed_ips?.[0]?.ip_address;
+      return ip ? `floating IP ${ip}` : `floating IP #${owner.key}`;
+    }
   }
 }
 
@@ -191,6 +197,7 @@ export function explainAction(names: TraceNames, a: TraceAction): string | undef
     if (n === undefined) return undefined;
     if (a.field === 'metadata') return networkLabel(names, n);
     if (a.field === 'reg14') return `input ${portLabel(names, n, true)}`;
+    if (a.field === 'reg15' && n === LOCALNET_PORT_KEY) return 'output to the physical network';
     if (a.field === 'reg15' || a.field === 'tun_metadata0') return n === 0 ? 'flood' : `output ${portLabel(names, n, true)}`;
     if (a.field === 'reg13') return routerLabel(names, n);
     return undefined;

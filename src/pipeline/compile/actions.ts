@@ -1,6 +1,6 @@
 /** Small action constructors shared by the compilers. */
 import type { Action } from '../../openflow/types.js';
-import { GENEVE_PORT_FIELD, vxlanFloodVni, vxlanUnicastVni } from '../conventions.js';
+import { GENEVE_PORT_FIELD, PUNT_MAX_LEN, vxlanFloodVni, vxlanUnicastVni } from '../conventions.js';
 import type { TunnelPath } from './context.js';
 
 /**
@@ -30,4 +30,9 @@ export function tunnelActions(path: TunnelPath, networkKey: number, portKey: num
   }
   out.push({ type: 'output', port: path.ofport });
   return out;
+}
+
+/** Send the packet to the controller with a punt's userdata (see conventions.ts). */
+export function puntActions(userdata: Buffer): Action[] {
+  return [{ type: 'controller2', maxLen: PUNT_MAX_LEN, reason: 'action', userdata }];
 }

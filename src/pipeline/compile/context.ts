@@ -5,6 +5,7 @@
 import type {
   ChassisInfo,
   Encap,
+  FloatingIpInfo,
   LocalTopology,
   NetworkInfo,
   PortInfo,
@@ -36,6 +37,13 @@ export interface CompileContext {
   readonly ruleByKey: ReadonlyMap<number, { readonly rule: SecurityRuleInfo; readonly group: SecurityGroupInfo }>;
   /** Rules (of the local ports' groups) naming each remote group id, by key. */
   readonly rulesByRemoteGroup: ReadonlyMap<string, readonly SecurityRuleInfo[]>;
+  /** Routers whose gateway is on each (external) network id, by key. */
+  readonly routersByGatewayNetwork: ReadonlyMap<string, readonly RouterInfo[]>;
+  /** The router of each gateway port id. */
+  readonly routerByGatewayPort: ReadonlyMap<string, RouterInfo>;
+  /** Floating IPs of local ports by their key, and per external network id. */
+  readonly floatingIpByKey: ReadonlyMap<number, FloatingIpInfo>;
+  readonly floatingIpsByNetwork: ReadonlyMap<string, readonly FloatingIpInfo[]>;
 }
 
 const cache = new WeakMap<LocalTopology, CompileContext>();
@@ -86,6 +94,21 @@ export function contextOf(topo: LocalTopology): CompileContext {
     }
   }
   for (const l of rulesByRemoteGroup.values()) l.sort((a, b) => a.key - b.key);
+  const routersByGatewayNetwork = new Map<string, RouterInfo[]>();
+  const routerByGatewayPort = new Map<string, RouterInfo>();
+  for (const r of topo.routers?.values() ?? []) {
+    if (!r.gateway) continue;
+    push(routersByGatewayNetwork, r.gateway.networkId, r);
+    routerByGatewayPort.set(r.gateway.portId, r);
+  }
+  for (const l of routersByGatewayNetwork.values()) l.sort((a, b) => a.key - b.key);
+  const floatingIpByKey = new Map<number, FloatingIpInfo>();
+  const floatingIpsByNetwork = new Map<string, FloatingIpInfo[]>();
+  for (const f of topo.floatingIps?.values() ?? []) {
+    floatingIpByKey.set(f.key, f);
+    push(floatingIpsByNetwork, f.networkId, f);
+  }
+  for (const l of floatingIpsByNetwork.values()) l.sort((a, b) => a.key - b.key);
   const ctx: CompileContext = {
     topo,
     networkByKey,
@@ -97,6 +120,10 @@ export function contextOf(topo: LocalTopology): CompileContext {
     routersByInterface,
     ruleByKey,
     rulesByRemoteGroup,
+    routersByGatewayNetwork,
+    routerByGatewayPort,
+    floatingIpByKey,
+    floatingIpsByNetwork,
   };
   cache.set(topo, ctx);
   return ctx;
@@ -146,4 +173,43 @@ export function receiveEncaps(ctx: CompileContext): { encap: Encap; ofport: numb
     if (ofport !== undefined) out.push({ encap: e, ofport });
   }
   return out;
+}
+
+/** A provider (flat/VLAN) network's way out on this chassis: the patch port and its VLAN, if any. */
+export interface Localnet {
+  readonly ofport: number;
+  /** VLAN id (vlan networks); undefined = untagged (flat). */
+  readonly vlan?: number;
+}
+
+/** The localnet of a flat or VLAN network whose physical network this chassis maps, else undefined. */
+export function localnetOf(ctx: CompileContext, n: NetworkInfo): Localnet | undefined {
+  if (n.networkType !== 'flat' && n.networkType !== 'vlan') return undefined;
+  if (n.physicalNetwork === undefined) return undefined;
+  const ofport = ctx.topo.localnets?.get(n.physicalNetwork);
+  if (ofport === undefined) return undefined;
+  if (n.networkType === 'flat') return { ofport };
+  if (n.segmentationId === undefined || n.segmentationId < 1 || n.segmentationId > 4094) return undefined;
+  return { ofport, vlan: n.segmentationId };
+}
+
+/** Is the network switched through a physical network (never through tunnels)? */
+export function isProviderNetwork(n: NetworkInfo): boolean {
+  return n.networkType === 'flat' || n.networkType === 'vlan';
+}
+
+/** The gateway port of a router hosted on this chassis? */
+export function gatewayHostedHere(ctx: CompileContext, r: RouterInfo): boolean {
+  if (!r.gateway) return false;
+  return ctx.topo.ports.get(r.gateway.portId)?.chassis === ctx.topo.chassis.name;
+}
+
+/**
+ * Does this chassis reach the outside through external network `n` (a router gateway hosted
+ * here, or a floating IP of a local port on it), with the physical network mapped?
+ */
+export function externalHere(ctx: CompileContext, n: NetworkInfo): boolean {
+  if (!n.adminStateUp || localnetOf(ctx, n) === undefined) return false;
+  if ((ctx.floatingIpsByNetwork.get(n.id) ?? []).length > 0) return true;
+  return (ctx.routersByGatewayNetwork.get(n.id) ?? []).some((r) => gatewayHostedHere(ctx, r));
 }

@@ -14,7 +14,8 @@ import type { Action } from '../../openflow/types.js';
 import { FLOOD_PORT_KEY, MAX_NETWORK_KEY, MAX_PORT_KEY, floodGroupId, localFloodGroupId } from '../conventions.js';
 import { resubmitTo, type FlowBuilder } from '../flow-builder.js';
 import { setReg, tunnelActions } from './actions.js';
-import { isRouterPort, localOfport, remoteChassisOf, tunnelTo, type CompileContext, type TunnelPath } from './context.js';
+import { isProviderNetwork, isRouterPort, localnetOf, localOfport, remoteChassisOf, tunnelTo, type CompileContext, type TunnelPath } from './context.js';
+import { localnetOutput } from './localnet.js';
 
 export const PRIO_EGRESS = 100;
 
@@ -56,8 +57,11 @@ export function floodChassis(ctx: CompileContext, net: NetworkInfo): TunnelPath[
 
 export function compileFlood(b: FlowBuilder, ctx: CompileContext, net: NetworkInfo): void {
   const local: Action[][] = activeLocalPorts(ctx, net).map((p) => [setReg('reg15', p.key), resubmitTo('acl_ingress')]);
-  const remote: Action[][] =
-    net.key > MAX_NETWORK_KEY ? [] : floodChassis(ctx, net).map((path) => tunnelActions(path, net.key, FLOOD_PORT_KEY));
+  // A provider network floods to the physical segment (every chassis on it hears it there).
+  const ln = localnetOf(ctx, net);
+  const remote: Action[][] = isProviderNetwork(net)
+    ? ln ? [localnetOutput(ln)] : []
+    : net.key > MAX_NETWORK_KEY ? [] : floodChassis(ctx, net).map((path) => tunnelActions(path, net.key, FLOOD_PORT_KEY));
   b.group(floodGroupId(net.key), 'all', [...local, ...remote]);
   b.group(localFloodGroupId(net.key), 'all', local);
   b.flow('egress_dispatch', {

@@ -15,13 +15,27 @@
  * A network (and its ports) produce nothing unless it has a port bound here ("present"); a
  * network with admin_state_up=false produces nothing but drop flows for its local VIFs.
  */
-import type { LocalTopology } from '../topology.js';
+import type { LocalTopology, NetworkInfo } from '../topology.js';
 import { PIPELINE_OWNER, ownerId, type Owner } from '../conventions.js';
 import { FlowBuilder } from '../flow-builder.js';
 import type { OwnerOutput } from '../flow.js';
 import { compileAclPipeline, compilePortAcl, compileMemberAcl, compileRuleAcl } from './acl.js';
 import { compileClassify } from './classify.js';
-import { contextOf, isRouterPort, localOfport, networkActive, networkPresent, remoteChassisOf, tunnelTo } from './context.js';
+import {
+  contextOf,
+  externalHere,
+  type CompileContext,
+  isProviderNetwork,
+  isRouterPort,
+  localnetOf,
+  localOfport,
+  networkActive,
+  networkPresent,
+  remoteChassisOf,
+  tunnelTo,
+} from './context.js';
+import { compileEgressRemoteLocalnet, compileLocalnet } from './localnet.js';
+import { compileExternalNeighbours, compileFloatingIp } from './nat.js';
 import { compileEgressLocal, compileEgressRemote, compileFlood } from './egress.js';
 import { compileL2Network, compileL2Port } from './l2.js';
 import { compileL3Hosts, compileRouter, routerView, type RouterView } from './l3.js';
@@ -41,10 +55,17 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
       break;
     case 'network': {
       const net = ctx.networkByKey.get(owner.key);
-      if (!networkActive(ctx, net)) break;
-      compileL2Network(b, net);
-      compileTunnelInFlood(b, ctx, net);
-      compileFlood(b, ctx, net);
+      if (!net) break;
+      const active = networkActive(ctx, net);
+      if (active) {
+        compileL2Network(b, net);
+        if (!isProviderNetwork(net)) compileTunnelInFlood(b, ctx, net);
+        compileFlood(b, ctx, net);
+      }
+      const ln = localnetOf(ctx, net);
+      const external = externalHere(ctx, net);
+      if (ln && (active || external)) compileLocalnet(b, net, ln);
+      if (ln && external) compileExternalNeighbours(b, ctx, net);
       break;
     }
     case 'port': {
@@ -61,18 +82,23 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
       // Router ports: everything (l2_lookup entry, ARP for the address) comes from the router owner.
       if (isRouterPort(port)) break;
       const remote = ofport === undefined ? remoteChassisOf(ctx, port) : undefined;
-      const path = remote ? tunnelTo(ctx, remote) : undefined;
-      compileL2Port(b, port, net, ofport !== undefined || path !== undefined);
+      const provider = isProviderNetwork(net);
+      const path = remote && !provider ? tunnelTo(ctx, remote) : undefined;
+      // A remote port of a provider network is reached through the physical network.
+      const ln = remote && provider ? localnetOf(ctx, net) : undefined;
+      compileL2Port(b, port, net, ofport !== undefined || path !== undefined || ln !== undefined);
       if (!port.adminStateUp) break;
       compileArpResponder(b, port, net, ofport !== undefined);
       if (ofport !== undefined) {
         compilePortSecurity(b, port);
         compilePortAcl(b, ctx, port);
         compileDhcpPunt(b, ctx, port, net);
-        compileTunnelInPort(b, ctx, port, net);
+        if (!provider) compileTunnelInPort(b, ctx, port, net);
         compileEgressLocal(b, port, net, ofport);
       } else if (path) {
         compileEgressRemote(b, port, net, path);
+      } else if (ln) {
+        compileEgressRemoteLocalnet(b, port, net, ln);
       }
       break;
     }
@@ -84,6 +110,9 @@ export function compileOwner(topo: LocalTopology, owner: Owner): OwnerOutput {
       break;
     case 'sg_member':
       compileMemberAcl(b, ctx, owner.key);
+      break;
+    case 'floatingip':
+      compileFloatingIp(b, ctx, owner.key);
       break;
     case 'chassis':
     case 'reactive':
@@ -142,7 +171,69 @@ export function allOwners(topo: LocalTopology): Owner[] {
   for (const r of topo.routers?.values() ?? []) out.push({ kind: 'router', key: r.key });
   for (const g of topo.securityGroups?.values() ?? []) for (const r of g.rules) out.push({ kind: 'sg_rule', key: r.key });
   for (const m of topo.groupMembers?.values() ?? []) out.push({ kind: 'sg_member', key: m.key });
+  for (const f of topo.floatingIps?.values() ?? []) out.push({ kind: 'floatingip', key: f.key });
   return out;
+}
+
+function sameMap<K, V>(a: ReadonlyMap<K, V> | undefined, b: ReadonlyMap<K, V> | undefined): boolean {
+  if (a === b) return true;
+  if ((a?.size ?? 0) !== (b?.size ?? 0)) return false;
+  for (const [k, v] of a ?? []) if (b?.get(k) !== v) return false;
+  return true;
+}
+
+/**
+ * North-south (nat.ts, localnet.ts): floating IPs are few per chassis and read much of the
+ * snapshot (their port, router view, external network and zones), so any change recompiles all
+ * of them; an external network's own flows follow whether this chassis reaches the outside
+ * through it and its learned neighbours; a router's gateway flows follow its zones, its gateway
+ * port, its external network and the chassis of its gateway.
+ */
+function addNorthSouthOwners(
+  prev: LocalTopology,
+  next: LocalTopology,
+  pc: CompileContext,
+  nc: CompileContext,
+  touched: boolean,
+  add: (o: Owner) => void,
+): void {
+  const fipsChanged = !sameMap(prev.floatingIps, next.floatingIps);
+  if (touched || fipsChanged || !sameMap(prev.routerZones, next.routerZones)) {
+    for (const f of [...(prev.floatingIps?.values() ?? []), ...(next.floatingIps?.values() ?? [])]) add({ kind: 'floatingip', key: f.key });
+  }
+  const externals = new Set<string>([
+    ...pc.routersByGatewayNetwork.keys(),
+    ...nc.routersByGatewayNetwork.keys(),
+    ...pc.floatingIpsByNetwork.keys(),
+    ...nc.floatingIpsByNetwork.keys(),
+  ]);
+  for (const id of externals) {
+    const a = prev.networks.get(id);
+    const b = next.networks.get(id);
+    const here = (ctx: CompileContext, n: NetworkInfo | undefined): boolean => n !== undefined && externalHere(ctx, n);
+    if (here(pc, a) !== here(nc, b) || prev.neighbours?.get(id) !== next.neighbours?.get(id)) {
+      if (a) add({ kind: 'network', key: a.key });
+      if (b) add({ kind: 'network', key: b.key });
+    }
+  }
+  for (const [topo, ctx] of [
+    [prev, pc],
+    [next, nc],
+  ] as const) {
+    for (const r of topo.routers?.values() ?? []) {
+      const g = r.gateway;
+      if (!g) continue;
+      const other = topo === prev ? next : prev;
+      const gp = topo.ports.get(g.portId);
+      const changed =
+        prev.routerZones?.get(r.id) !== next.routerZones?.get(r.id) ||
+        gp !== other.ports.get(g.portId) ||
+        topo.networks.get(g.networkId) !== other.networks.get(g.networkId) ||
+        (ctx.subnetsByNetwork.get(g.networkId) ?? []).some((s) => other.subnets.get(s.id) !== s) ||
+        (gp?.chassis !== undefined && topo.remoteChassis.get(gp.chassis) !== other.remoteChassis.get(gp.chassis));
+      if (changed) add({ kind: 'router', key: r.key });
+    }
+  }
 }
 
 /**
@@ -166,6 +257,7 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
   if (
     prev.chassis !== next.chassis ||
     JSON.stringify(prev.chassis) !== JSON.stringify(next.chassis) ||
+    !sameMap(prev.localnets, next.localnets) ||
     JSON.stringify(prev.tunnelOfport) !== JSON.stringify(next.tunnelOfport) ||
     (prev.l3Mode ?? 'proactive') !== (next.l3Mode ?? 'proactive')
   ) {
@@ -199,6 +291,7 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     for (const r of [...(pc.routersByInterface.get(id) ?? []), ...(nc.routersByInterface.get(id) ?? [])]) {
       touchedRouters.add(r.id);
     }
+    for (const r of [pc.routerByGatewayPort.get(id), nc.routerByGatewayPort.get(id)]) if (r) touchedRouters.add(r.id);
     if (a) {
       add({ kind: 'port', key: a.key });
       addNetworkId(a.networkId);
@@ -246,6 +339,10 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
   }
   for (const id of routerNets) {
     for (const r of [...(pc.routersByNetwork.get(id) ?? []), ...(nc.routersByNetwork.get(id) ?? [])]) touchedRouters.add(r.id);
+    for (const r of [...(pc.routersByGatewayNetwork.get(id) ?? []), ...(nc.routersByGatewayNetwork.get(id) ?? [])]) touchedRouters.add(r.id);
+  }
+  for (const id of new Set([...(prev.routerZones?.keys() ?? []), ...(next.routerZones?.keys() ?? [])])) {
+    if (prev.routerZones?.get(id) !== next.routerZones?.get(id)) touchedRouters.add(id);
   }
   for (const id of touchedRouters) {
     const a = prev.routers?.get(id);
@@ -282,5 +379,8 @@ export function affectedOwners(prev: LocalTopology, next: LocalTopology): Owner[
     if (a) add({ kind: 'network', key: a.key });
     if (b) add({ kind: 'network', key: b.key });
   }
+  // Anything but security groups touched: floating IPs may read it.
+  const touched = [...out.values()].some((o) => o.kind !== 'sg_rule' && o.kind !== 'sg_member');
+  addNorthSouthOwners(prev, next, pc, nc, touched, add);
   return [...out.values()];
 }

@@ -33,7 +33,7 @@
  * interface subnet are ignored; for several routes with the same destination the smallest
  * nexthop wins (no ECMP yet). IPv6 is not routed.
  */
-import type { NetworkInfo, PortInfo, RouterInfo, SubnetInfo } from '../topology.js';
+import type { NetworkInfo, PortInfo, RouterInfo, RouterZones, SubnetInfo } from '../topology.js';
 import type { Action } from '../../openflow/types.js';
 import {
   ETH_TYPE_IPV4,
@@ -53,8 +53,20 @@ import {
 import { ipv4Prefix, ipv4ToBits, isIpv6 } from '../fields.js';
 import type { FlowBuilder } from '../flow-builder.js';
 import type { PipelineFlow } from '../flow.js';
-import { setNetwork, setReg, tunnelActions } from './actions.js';
-import { isRouterPort, localOfport, networkPresent, remoteChassisOf, tunnelTo, type CompileContext } from './context.js';
+import { puntActions, setNetwork, setReg, tunnelActions } from './actions.js';
+import {
+  isProviderNetwork,
+  isRouterPort,
+  localnetOf,
+  localOfport,
+  networkPresent,
+  remoteChassisOf,
+  tunnelTo,
+  type CompileContext,
+  type Localnet,
+} from './context.js';
+import { localnetOutput } from './localnet.js';
+import { compileRouterGateway } from './nat.js';
 import { PRIO_L2_ROUTER_PORT } from './l2.js';
 import { compileArpResponder } from './services.js';
 
@@ -89,11 +101,24 @@ export interface RouteEntry {
   readonly priority: number;
 }
 
+/** The router's gateway interface on its external network (external_gateway_info). */
+export interface GatewayInterface extends RouterInterface {
+  /** Its port is bound to this chassis: the gateway (SNAT, ARP for its address) lives here. */
+  readonly hosted: boolean;
+  readonly enableSnat: boolean;
+  /** The external network's way out here (patch port, VLAN), if this chassis maps its physnet. */
+  readonly localnet?: Localnet;
+  /** The router's NAT zones here, if allocated. */
+  readonly zones?: RouterZones;
+}
+
 export interface RouterView {
   readonly router: RouterInfo;
   /** Counted interfaces, by network key then address. */
   readonly interfaces: readonly RouterInterface[];
-  /** Admin up with at least one counted interface on a network present here. */
+  /** The gateway interface, when set and its port has an IPv4 on an IPv4 subnet of its network. */
+  readonly gateway?: GatewayInterface;
+  /** Admin up with at least one counted interface on a network present here, or its gateway hosted here. */
   readonly active: boolean;
   /** Connected and extra routes, highest priority first. */
   readonly routes: readonly RouteEntry[];
@@ -124,10 +149,12 @@ function buildView(ctx: CompileContext, router: RouterInfo): RouterView {
     interfaces.push({ port, network, subnet, ip: fixed.ipAddress, mac: port.macAddress.toLowerCase() });
   }
   interfaces.sort((a, b) => a.network.key - b.network.key || Number(ipv4ToBits(a.ip) - ipv4ToBits(b.ip)));
-  const active = router.adminStateUp && interfaces.some((i) => networkPresent(ctx, i.network));
+  const gateway = gatewayOf(ctx, router);
+  const active = router.adminStateUp && (interfaces.some((i) => networkPresent(ctx, i.network)) || gateway?.hosted === true);
   const routes: RouteEntry[] = [];
   const seen = new Set<string>();
-  for (const egress of interfaces) {
+  const egresses: RouterInterface[] = gateway ? [...interfaces, gateway] : interfaces;
+  for (const egress of egresses) {
     const p = prefixBits(egress.subnet.cidr);
     const key = `c/${p.value}/${p.len}`;
     if (seen.has(key)) continue;
@@ -141,13 +168,40 @@ function buildView(ctx: CompileContext, router: RouterInfo): RouterView {
   for (const { r, p } of extra) {
     const key = `x/${p.value}/${p.len}`;
     if (seen.has(key)) continue;
-    const egress = interfaces.find((i) => inPrefix(r.nexthop, prefixBits(i.subnet.cidr)));
+    const egress = egresses.find((i) => inPrefix(r.nexthop, prefixBits(i.subnet.cidr)));
     if (!egress) continue;
     seen.add(key);
     routes.push({ destination: r.destination, ...p, egress, nexthop: r.nexthop, priority: PRIO_L3_ROUTE_BASE + 2 * p.len });
   }
+  // The default route through the external subnet's gateway, unless an extra route says otherwise.
+  const upstream = gateway?.subnet.gatewayIp;
+  if (gateway && upstream && !isIpv6(upstream) && !seen.has('x/0/0') && inPrefix(upstream, prefixBits(gateway.subnet.cidr))) {
+    routes.push({ destination: '0.0.0.0/0', value: 0n, mask: 0n, len: 0, egress: gateway, nexthop: upstream, priority: PRIO_L3_ROUTE_BASE });
+  }
   routes.sort((a, b) => b.priority - a.priority || Number(a.value - b.value));
-  return { router, interfaces, active, routes };
+  return { router, interfaces, gateway, active, routes };
+}
+
+function gatewayOf(ctx: CompileContext, router: RouterInfo): GatewayInterface | undefined {
+  const g = router.gateway;
+  if (!g) return undefined;
+  const port = ctx.topo.ports.get(g.portId);
+  const network = ctx.topo.networks.get(g.networkId);
+  if (!port || !network || port.networkId !== network.id || !network.adminStateUp) return undefined;
+  const fixed = port.fixedIps.find((f) => !isIpv6(f.ipAddress) && ctx.topo.subnets.get(f.subnetId)?.ipVersion === 4);
+  const subnet = fixed && ctx.topo.subnets.get(fixed.subnetId);
+  if (!fixed || !subnet || subnet.networkId !== network.id) return undefined;
+  return {
+    port,
+    network,
+    subnet,
+    ip: fixed.ipAddress,
+    mac: port.macAddress.toLowerCase(),
+    hosted: port.chassis === ctx.topo.chassis.name,
+    enableSnat: g.enableSnat,
+    localnet: localnetOf(ctx, network),
+    zones: ctx.topo.routerZones?.get(router.id),
+  };
 }
 
 /** The router's compiled view in this snapshot (cached per snapshot), or undefined if unknown. */
@@ -167,9 +221,7 @@ export function lookupRoute(view: RouterView, dstIp: string): { route: RouteEntr
   return undefined;
 }
 
-function punt(userdata: Buffer): Action[] {
-  return [{ type: 'controller2', maxLen: PUNT_MAX_LEN, reason: 'action', userdata }];
-}
+const punt = puntActions;
 
 function setRouterReg(key: number): Action {
   return { type: 'set_field', field: ROUTER_REG, value: key };
@@ -213,7 +265,7 @@ export function compileRouter(b: FlowBuilder, ctx: CompileContext, routerKey: nu
     });
     b.flow('l3_input', { priority: PRIO_L3_TO_ROUTER, match: { ...ip4, ipv4_dst: i.ip } });
   }
-  b.flow('l3_input', { priority: PRIO_L3_IPV4, match: ip4, goto: 'l3_route' });
+  b.flow('l3_input', { priority: PRIO_L3_IPV4, match: ip4, goto: 'l3_unsnat' });
   for (const r of view.routes) {
     const setNexthop: Action =
       r.nexthop === undefined
@@ -225,9 +277,10 @@ export function compileRouter(b: FlowBuilder, ctx: CompileContext, routerKey: nu
       priority: r.priority,
       match: { ...ip4, ...dst },
       actions: [setNexthop],
-      goto: 'l3_nexthop',
+      goto: 'l3_undnat',
     });
   }
+  compileRouterGateway(b, ctx, view);
   if ((ctx.topo.l3Mode ?? 'proactive') === 'reactive') {
     b.flow('l3_nexthop', {
       priority: PRIO_L3_REACTIVE_MISS,
@@ -263,6 +316,12 @@ export function hostFlow(
   if (localOfport(ctx, port) !== undefined) {
     return b.flow('l3_nexthop', { priority: PRIO_L3_HOST, match, actions: rewrite, goto: 'egress_dispatch' });
   }
+  if (isProviderNetwork(net)) {
+    // A provider network is one physical segment: its ports on other chassis are reached there.
+    const ln = remoteChassisOf(ctx, port) ? localnetOf(ctx, net) : undefined;
+    if (!ln) return undefined;
+    return b.flow('l3_nexthop', { priority: PRIO_L3_HOST, match, actions: [...rewrite, ...localnetOutput(ln)] });
+  }
   const path = tunnelTo(ctx, remoteChassisOf(ctx, port));
   if (!path || port.key > MAX_PORT_KEY || net.key > MAX_NETWORK_KEY) return undefined;
   return b.flow('l3_nexthop', { priority: PRIO_L3_HOST, match, actions: [...rewrite, ...tunnelActions(path, net.key, port.key)] });
@@ -288,5 +347,7 @@ export function compileL3Hosts(b: FlowBuilder, ctx: CompileContext, port: PortIn
 
 /** A router's counted interface on a network (e.g. the ICMP source for packets from it). */
 export function interfaceOn(view: RouterView, networkKey: number): RouterInterface | undefined {
-  return view.interfaces.find((i) => i.network.key === networkKey);
+  const i = view.interfaces.find((x) => x.network.key === networkKey);
+  if (i) return i;
+  return view.gateway?.network.key === networkKey ? view.gateway : undefined;
 }

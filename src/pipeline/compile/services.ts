@@ -10,6 +10,7 @@
  *   punted and is switched like any broadcast (the VM hears nothing unless it runs its own server
  *   on a network without port security).
  */
+import type { Action } from '../../openflow/types.js';
 import type { NetworkInfo, PortInfo } from '../topology.js';
 import {
   ARP_OP_REPLY,
@@ -34,22 +35,27 @@ function ipv4Addresses(port: PortInfo): string[] {
   return [...new Set(port.fixedIps.map((f) => f.ipAddress).filter((ip) => !isIpv6(ip)))].sort();
 }
 
+/** Turn an ARP request for `ip` into the reply "`ip` is at `mac`" and send it back where it came from. */
+export function arpReplyActions(mac: string, ip: string): Action[] {
+  return [
+    { type: 'move', src: { field: 'eth_src', ofs: 0, nbits: 48 }, dst: { field: 'eth_dst', ofs: 0, nbits: 48 } },
+    { type: 'set_field', field: 'eth_src', value: mac },
+    { type: 'set_field', field: 'arp_op', value: ARP_OP_REPLY },
+    { type: 'move', src: { field: 'arp_sha', ofs: 0, nbits: 48 }, dst: { field: 'arp_tha', ofs: 0, nbits: 48 } },
+    { type: 'set_field', field: 'arp_sha', value: mac },
+    { type: 'move', src: { field: 'arp_spa', ofs: 0, nbits: 32 }, dst: { field: 'arp_tpa', ofs: 0, nbits: 32 } },
+    { type: 'set_field', field: 'arp_spa', value: ip },
+    { type: 'output', port: 'in_port' },
+  ];
+}
+
 export function compileArpResponder(b: FlowBuilder, port: PortInfo, net: NetworkInfo, local: boolean): void {
   const mac = port.macAddress.toLowerCase();
   for (const ip of ipv4Addresses(port)) {
     b.flow('services', {
       priority: PRIO_ARP_RESPONDER,
       match: { metadata: BigInt(net.key), eth_type: ETH_TYPE_ARP, arp_op: ARP_OP_REQUEST, arp_tpa: ip },
-      actions: [
-        { type: 'move', src: { field: 'eth_src', ofs: 0, nbits: 48 }, dst: { field: 'eth_dst', ofs: 0, nbits: 48 } },
-        { type: 'set_field', field: 'eth_src', value: mac },
-        { type: 'set_field', field: 'arp_op', value: ARP_OP_REPLY },
-        { type: 'move', src: { field: 'arp_sha', ofs: 0, nbits: 48 }, dst: { field: 'arp_tha', ofs: 0, nbits: 48 } },
-        { type: 'set_field', field: 'arp_sha', value: mac },
-        { type: 'move', src: { field: 'arp_spa', ofs: 0, nbits: 32 }, dst: { field: 'arp_tpa', ofs: 0, nbits: 32 } },
-        { type: 'set_field', field: 'arp_spa', value: ip },
-        { type: 'output', port: 'in_port' },
-      ],
+      actions: arpReplyActions(mac, ip),
     });
     if (local) {
       b.flow('services', {

@@ -91,7 +91,7 @@ export const floatingipsPlugin: PluginFactory = (env) => {
     member: 'floatingip',
     prefix: FLOATINGIPS_PREFIX,
     taggable: true,
-    internalFields: ['name', 'floating_port_id', 'subnet_id'],
+    internalFields: ['name', 'floating_port_id', 'subnet_id', 'key'],
     attributes: {
       ...attributes,
       floating_network_id: { allowPost: true, allowPut: false, required: true, convert: uuid },
@@ -139,6 +139,7 @@ export const floatingipsPlugin: PluginFactory = (env) => {
         ...assoc,
         status: 'DOWN',
         floating_port_id: port.id,
+        key: port.key,
       };
     },
 

@@ -12,6 +12,7 @@ import {
   InstalledTable,
   PUNT_METERS,
   REACTIVE_PUNT_METER_ID,
+  NEIGHBOUR_PUNT_METER_ID,
   TUN_METADATA_LENGTHS,
   canonicalInstructions,
   canonicalMatch,
@@ -178,7 +179,7 @@ describe('distributed router: east-west (proactive)', () => {
     expect(routerInterfaceOn(topo, 99, 1)).toBeUndefined();
     expect(routeLookup(topo, R1, '10.3.0.77')).toMatchObject({ nexthop: '10.3.0.77', egress: { networkKey: 3 } });
     expect(routeLookup(topo, R1, '8.8.8.8')).toBeUndefined();
-    expect(PUNT_METERS.map((m) => m.meterId).sort()).toEqual([ICMP_PUNT_METER_ID, REACTIVE_PUNT_METER_ID].sort());
+    expect(PUNT_METERS.map((m) => m.meterId).sort()).toEqual([ICMP_PUNT_METER_ID, REACTIVE_PUNT_METER_ID, NEIGHBOUR_PUNT_METER_ID].sort());
     for (const m of PUNT_METERS) expect(m).toMatchObject({ command: 'add', flags: { pktps: true }, bands: [{ type: 'drop' }] });
   });
 });

@@ -58,7 +58,7 @@ describe('stage registry', () => {
       expect.objectContaining({ code: 'bad_group_target' }),
     );
     expect(STAGE_LIST.filter((s) => s.reserved)).toEqual([]);
-    const f = b.flow('l3_route', { priority: 10, match: { reg13: 1 }, meter: 1, goto: 'l3_nexthop' });
+    const f = b.flow('l3_route', { priority: 10, match: { reg13: 1 }, meter: 1, goto: 'l3_undnat' });
     expect(f.instructions[0]).toEqual({ type: 'meter', meterId: 1 });
     expect(() => b.flow('l3_route', { priority: 10, goto: 'egress_dispatch' })).toThrowError(
       expect.objectContaining({ code: 'undeclared_next_stage' }),
