@@ -60,7 +60,10 @@
  *   the zone of the packet's previous ct keeps its ct_state bits (OVS resets them only on a zone
  *   change); a packet already translated in that zone (+snat/+dnat) is looked up by its reverse
  *   tuple and not translated twice (OVS's natted lookup). OVS's fallback lookup by the recorded
- *   original tuple (check_orig_tuple) is not modelled.
+ *   original tuple (check_orig_tuple) is not modelled. The fake table clears the ct fields of the
+ *   pass that goes on after a ct (xlate's view), so a second ct in that pass starts from no
+ *   ct_state where OVS's datapath would still carry the first one's bits; since `nat` needs
+ *   `table=`, +snat/+dnat are never lost that way.
  * - Related ICMP errors: the outer destination (or source) is translated like any packet of that
  *   direction, and the embedded packet is rewritten to the tuple the other end knows (addresses
  *   and ports), as OVS's nat_inner_packet does. OVS's userspace datapath also does this for

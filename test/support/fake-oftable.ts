@@ -55,8 +55,9 @@ import { ctStateText, FakeConntrack, type CtEntry, type IcmpInnerPacket, type Na
 export { TCP_FLAGS, ctStateText, type CtEntry, type CtTuple, type IcmpInnerPacket, type NatRewrite, type PacketExtras } from './fake-conntrack.js';
 
 /**
- * A packet: OpenFlow field values, plus what only the connection tracker reads (`tcp_flags`,
- * `icmp_inner`: see PacketExtras). Absent metadata fields (registers, ct_*, ...) read as 0.
+ * A packet: OpenFlow field values, plus what only the connection tracker reads or its NAT
+ * rewrites (`tcp_flags`, `icmp_inner`, `icmp_id`: see PacketExtras). Absent metadata fields
+ * (registers, ct_*, ...) read as 0.
  */
 export type PacketFields = { -readonly [K in FieldName]?: FieldValueMap[K] } & PacketExtras;
 
@@ -576,7 +577,10 @@ export class FakeOFTable {
     return this.conntrack.flush();
   }
 
-  /** Outputs of a packet to `port` (optionally only those whose fields include `expect`). */
+  /**
+   * Outputs of a packet to `port` (optionally only those whose fields include `expect`; of the
+   * extras, `icmp_id` is compared, `icmp_inner` field by field, `tcp_flags` not at all).
+   */
   outputsTo(packet: PacketFields, port: OutputRecord['port'], expect?: PacketFields): OutputRecord[] {
     return this.walk(packet).outputs.filter(
       (o) =>

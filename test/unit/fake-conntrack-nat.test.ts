@@ -190,6 +190,8 @@ describe('fake conntrack NAT through a router (SNAT zone, DNAT zone)', () => {
     expect(state(ttl, 'reg1')).toBe('+rel+rpl+trk+dnat');
     const unreachable = one(t, error(X, 3, 3));
     expect(unreachable?.packet).toMatchObject({ ipv4_src: X, ipv4_dst: W, icmp_inner: { ipv4_src: W, udp_src: 5000 } });
+    expect(t.isOutput(error(X, 3, 3), INSIDE, { ipv4_dst: W, icmp_inner: { ipv4_src: W, ip_proto: 17 } })).toBe(true);
+    expect(t.isOutput(error(X, 3, 3), INSIDE, { ipv4_dst: W, icmp_inner: { ipv4_src: G, ip_proto: 17 } })).toBe(false);
     // Control: an error about a port G never used is unrelated (+inv) and stays addressed to G.
     expect(one(t, error(X, 3, 3, 5001))).toBeUndefined();
 
