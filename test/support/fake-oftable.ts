@@ -20,7 +20,10 @@
  *   the ct fields is recirculated to that table once the current pass has finished (with a copy
  *   of the action set), as OVS's datapath does. `commit` creates the entry and applies the nested
  *   set_field/load on ct_mark/ct_label; nested actions without commit, other nested actions,
- *   and `nat` are rejected when the flow is added. `ct_clear` clears the ct fields;
+ *   and `alg` are rejected when the flow is added. `nat` (see fake-conntrack.ts for what is
+ *   modelled) translates the recirculated copy; it needs `table`, a flow matching eth_type IPv4
+ *   or IPv6 (of the range's family) and a well-formed range, as OVS checks. `ct_clear` clears
+ *   the ct fields;
  * - conjunctive matches as OVS's classifier does them: flows whose actions are only
  *   `conjunction` (and `note`) are clauses; a conjunction whose every clause matched, at a
  *   priority above the best ordinary match, triggers a second lookup with conj_id set that ignores
@@ -29,6 +32,8 @@
  */
 import type {
   Action,
+  BareNat,
+  NatSpec,
   FieldName,
   FieldValueMap,
   FlowModBody,
@@ -45,13 +50,14 @@ import type {
 import { OFPG_ANY, OFPTT_ALL } from '../../src/openflow/ports.js';
 import { canonicalInstructions, canonicalMatch, groupValueKey, sortInstructions } from '../../src/pipeline/canonical.js';
 import { bitsToValue, fieldWidth, fullMask, matchBits, valueToBits } from '../../src/pipeline/fields.js';
-import { ctStateText, FakeConntrack, type CtEntry, type PacketExtras } from './fake-conntrack.js';
+import { ctStateText, FakeConntrack, type CtEntry, type IcmpInnerPacket, type NatRewrite, type PacketExtras } from './fake-conntrack.js';
 
-export { TCP_FLAGS, ctStateText, type CtEntry, type IcmpInnerPacket, type PacketExtras } from './fake-conntrack.js';
+export { TCP_FLAGS, ctStateText, type CtEntry, type CtTuple, type IcmpInnerPacket, type NatRewrite, type PacketExtras } from './fake-conntrack.js';
 
 /**
- * A packet: OpenFlow field values, plus what only the connection tracker reads (`tcp_flags`,
- * `icmp_inner`: see PacketExtras). Absent metadata fields (registers, ct_*, ...) read as 0.
+ * A packet: OpenFlow field values, plus what only the connection tracker reads or its NAT
+ * rewrites (`tcp_flags`, `icmp_inner`, `icmp_id`: see PacketExtras). Absent metadata fields
+ * (registers, ct_*, ...) read as 0.
  */
 export type PacketFields = { -readonly [K in FieldName]?: FieldValueMap[K] } & PacketExtras;
 
@@ -168,10 +174,53 @@ function conjunctionsOf(ins: readonly Instruction[]): FakeFlow['conj'] {
   return out;
 }
 
+/** What OVS's decoder accepts in a nat range (decode_NXAST_RAW_NAT), and what the fake models. */
+function checkNat(a: Extract<Action, { type: 'ct' }>): void {
+  const n = a.nat;
+  if (n === undefined) return;
+  if (a.table === undefined) {
+    throw new FakeTableError('unsupported', 'ct nat without table is not modelled (OVS rewrites the packet but goes on matching its old fields)');
+  }
+  if (!('kind' in n)) {
+    if (Object.keys(n).length) throw new FakeTableError('bad_ct', 'a bare nat has no range');
+    return;
+  }
+  const bad = (why: string): never => {
+    throw new FakeTableError('bad_ct', `nat(${n.kind}): ${why}`);
+  };
+  const v4 = n.ipv4Min !== undefined || n.ipv4Max !== undefined;
+  const v6 = n.ipv6Min !== undefined || n.ipv6Max !== undefined;
+  if (v4 && v6) bad('IPv4 and IPv6 range');
+  if ((n.ipv4Max !== undefined && n.ipv4Min === undefined) || (n.ipv6Max !== undefined && n.ipv6Min === undefined)) bad('max address without min');
+  if (n.ipv4Min === '0.0.0.0' || (n.ipv6Min !== undefined && /^[0:]*$/.test(n.ipv6Min))) bad('zero address');
+  if (n.ipv4Min !== undefined && n.ipv4Max !== undefined && valueToBits('ipv4_src', n.ipv4Max) < valueToBits('ipv4_src', n.ipv4Min)) bad('max < min');
+  if (n.ipv6Min !== undefined && n.ipv6Max !== undefined && valueToBits('ipv6_src', n.ipv6Max) < valueToBits('ipv6_src', n.ipv6Min)) bad('max < min');
+  if (n.portMax !== undefined && n.portMin === undefined) bad('max port without min');
+  if (n.portMin !== undefined) {
+    if (!v4 && !v6) bad('port range without address');
+    if (!Number.isInteger(n.portMin) || n.portMin < 1 || n.portMin > 65535) bad(`port ${n.portMin}`);
+    if (n.portMax !== undefined && (!Number.isInteger(n.portMax) || n.portMax < n.portMin || n.portMax > 65535)) bad(`port range ${n.portMin}-${n.portMax}`);
+  }
+  if (n.hash && n.random) bad('hash and random');
+}
+
+/** OVS check_NAT: the flow must match IPv4 or IPv6, and the range's family must be that one. */
+function checkNatMatch(m: Match, ins: readonly Instruction[]): void {
+  for (const a of actionsOf(ins)) {
+    if (a.type !== 'ct' || a.nat === undefined) continue;
+    const et = m.eth_type;
+    if (et !== 0x0800 && et !== 0x86dd) throw new FakeTableError('prereq', 'ct nat needs a match on eth_type IPv4 or IPv6');
+    const n = a.nat;
+    if ('kind' in n && ((n.ipv4Min !== undefined && et !== 0x0800) || (n.ipv6Min !== undefined && et !== 0x86dd))) {
+      throw new FakeTableError('prereq', `nat(${n.kind}) range of another address family than eth_type 0x${et.toString(16)}`);
+    }
+  }
+}
+
 /** What OVS accepts in a ct action (nested exec actions write ct_mark / ct_label only, and need commit). */
 function checkCt(a: Extract<Action, { type: 'ct' }>): void {
-  if (a.nat !== undefined) throw new FakeTableError('unsupported', 'ct nat is not modelled by the fake table');
   if (a.alg !== undefined && a.alg !== 0) throw new FakeTableError('unsupported', 'ct alg is not modelled by the fake table');
+  checkNat(a);
   const nested = a.actions ?? [];
   if (nested.length && !a.commit) throw new FakeTableError('bad_ct', 'ct with nested actions needs commit');
   for (const n of nested) {
@@ -182,6 +231,23 @@ function checkCt(a: Extract<Action, { type: 'ct' }>): void {
     throw new FakeTableError('bad_ct', 'ct zone must be a 16-bit subfield');
   }
   if (a.table !== undefined && (a.table < 0 || a.table > 254)) throw new FakeTableError('bad_ct', `ct table ${a.table}`);
+}
+
+/** ovs-ofctl style text of a ct action's nat, for traces. */
+function natText(n: NatSpec | BareNat | undefined): string {
+  if (n === undefined) return '';
+  if (!('kind' in n)) return ',nat';
+  const min = n.ipv4Min ?? n.ipv6Min;
+  const max = n.ipv4Max ?? n.ipv6Max;
+  const addr = min === undefined ? '' : `=${min}${max !== undefined && max !== min ? `-${max}` : ''}`;
+  const ports = n.portMin === undefined ? '' : `:${n.portMin}${n.portMax !== undefined && n.portMax !== n.portMin ? `-${n.portMax}` : ''}`;
+  return `,nat(${n.kind}${addr}${ports})`;
+}
+
+function rewriteText(r: NatRewrite): string {
+  return Object.entries(r)
+    .map(([k, v]) => (k === 'icmp_inner' ? `icmp_inner=${JSON.stringify(v)}` : `${k}=${String(v)}`))
+    .join(' ');
 }
 
 const IP_FIELDS: FieldName[] = ['ip_proto', 'ip_dscp', 'ip_ecn', 'nw_ttl'];
@@ -333,6 +399,7 @@ export class FakeOFTable {
         if (m.tableId === OFPTT_ALL) throw new FakeTableError('bad_table', 'add to table all');
         checkPrereqs(m.match);
         this.checkInstructions(m.tableId, m.instructions);
+        checkNatMatch(m.match, m.instructions);
         const conj = conjunctionsOf(m.instructions);
         const flow: FakeFlow = {
           tableId: m.tableId,
@@ -362,6 +429,7 @@ export class FakeOFTable {
               m.command === 'modify_strict' ? f.priority === m.priority && f.matchKey === key : covers(modBits, f);
             if (hit && cookieOk(f)) {
               this.checkInstructions(ti, m.instructions);
+              checkNatMatch(m.match, m.instructions);
               f.instructions = m.instructions;
               f.conj = conjunctionsOf(m.instructions);
             }
@@ -509,14 +577,23 @@ export class FakeOFTable {
     return this.conntrack.flush();
   }
 
-  /** Outputs of a packet to `port` (optionally only those whose fields include `expect`). */
+  /**
+   * Outputs of a packet to `port` (optionally only those whose fields include `expect`; of the
+   * extras, `icmp_id` is compared, `icmp_inner` field by field, `tcp_flags` not at all).
+   */
   outputsTo(packet: PacketFields, port: OutputRecord['port'], expect?: PacketFields): OutputRecord[] {
     return this.walk(packet).outputs.filter(
       (o) =>
         o.port === port &&
         (!expect ||
           (Object.keys(expect) as FieldName[]).every((f) => {
-            if ((f as string) === 'tcp_flags' || (f as string) === 'icmp_inner') return true;
+            if ((f as string) === 'tcp_flags') return true;
+            if ((f as string) === 'icmp_id') return expect.icmp_id === undefined || (o.packet.icmp_id ?? 0) === expect.icmp_id;
+            if ((f as string) === 'icmp_inner') {
+              const want = expect.icmp_inner;
+              const got = o.packet.icmp_inner;
+              return !want || (got !== undefined && (Object.keys(want) as (keyof IcmpInnerPacket)[]).every((k) => want[k] === undefined || got[k] === want[k]));
+            }
             const want = expect[f];
             const got = o.packet[f];
             return want === undefined || (got !== undefined && valueToBits(f, got) === valueToBits(f, want));
@@ -761,12 +838,14 @@ export class FakeOFTable {
         }
       }
     }
-    const r = this.conntrack.execute(p, { zone, commit: a.commit ?? false, force: a.force ?? false, setMark, setLabel });
-    const what = `ct(${a.commit ? 'commit,' : ''}zone=${zone}${a.table === undefined ? '' : `,table=${a.table}`})`;
+    const r = this.conntrack.execute(p, { zone, commit: a.commit ?? false, force: a.force ?? false, setMark, setLabel, nat: a.nat });
+    const what = `ct(${a.commit ? 'commit,' : ''}zone=${zone}${natText(a.nat)}${a.table === undefined ? '' : `,table=${a.table}`})`;
     if (a.table !== undefined) {
-      const copy: PacketFields = { ...p, ct_state: r.state, ct_zone: r.zone, ct_mark: r.mark, ct_label: r.label };
+      // The clone is the packet conntrack handled: translated when NAT applied.
+      const copy: PacketFields = { ...p, ...r.rewrite, ct_state: r.state, ct_zone: r.zone, ct_mark: r.mark, ct_label: r.label };
       st.recirc.push({ table: a.table, packet: copy, actionSet: new Map(st.actionSet) });
-      st.trace.push({ tableId, pass: st.pass, note: `${what}: ${ctStateText(r.state)}, a clone recirculates to table ${a.table}` });
+      const nat = r.rewrite ? `, nat: ${rewriteText(r.rewrite)}` : r.natExhausted ? ', nat: no free tuple, not committed' : '';
+      st.trace.push({ tableId, pass: st.pass, note: `${what}: ${ctStateText(r.state)}${nat}, a clone recirculates to table ${a.table}` });
     } else {
       st.trace.push({ tableId, pass: st.pass, note: `${what}: ${ctStateText(r.state)}${a.commit && r.entry ? ', committed' : ''}` });
     }

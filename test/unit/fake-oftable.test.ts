@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CT_STATE, type Action, type FlowModBody, type GroupModBody, type Instruction, type Match } from '../../src/openflow/types.js';
+import { CT_STATE, type Action, type FlowModBody, type GroupModBody, type Instruction, type Match, type NatSpec } from '../../src/openflow/types.js';
 import { ctStateText, FakeOFTable, FakeTableError, TCP_FLAGS, type IcmpInnerPacket, type PacketFields } from '../support/fake-oftable.js';
 
 function fm(command: FlowModBody['command'], tableId: number, priority: number, match: Match, instructions: Instruction[] = [], extra: Partial<FlowModBody> = {}): { type: 'flow_mod' } & FlowModBody {
@@ -365,13 +365,26 @@ describe('FakeOFTable conntrack', () => {
     expect(port(v6(X, 'ff02::1:ff00:2', { ip_proto: 58, icmpv6_type: 135, icmpv6_code: 0, nd_target: Y }))).toBe(0x130);
   });
 
-  it('rejects ct with nested actions but no commit, nested actions other than ct_mark/ct_label, and nat', () => {
+  it('rejects ct with nested actions but no commit, nested actions other than ct_mark/ct_label, alg, and nat OVS or the model refuse', () => {
     const t = new FakeOFTable();
-    const add = (a: Action): void => t.apply([fm('add', 0, 1, { eth_type: 0x0800 }, [apply(a)])]);
-    expect(() => add({ type: 'ct', zone: 1, actions: [{ type: 'set_field', field: 'ct_mark', value: 1 }] })).toThrowError(expect.objectContaining({ code: 'bad_ct' }));
-    expect(() => add({ type: 'ct', commit: true, actions: [{ type: 'output', port: 1 }] })).toThrowError(expect.objectContaining({ code: 'bad_ct' }));
-    expect(() => add({ type: 'ct', commit: true, nat: { kind: 'src', ipv4Min: '1.1.1.1' } })).toThrowError(expect.objectContaining({ code: 'unsupported' }));
+    const add = (a: Action, match: Match = { eth_type: 0x0800 }): void => t.apply([fm('add', 0, 1, match, [apply(a)])]);
+    const code = (c: string) => expect.objectContaining({ code: c }) as Error;
+    expect(() => add({ type: 'ct', zone: 1, actions: [{ type: 'set_field', field: 'ct_mark', value: 1 }] })).toThrowError(code('bad_ct'));
+    expect(() => add({ type: 'ct', commit: true, actions: [{ type: 'output', port: 1 }] })).toThrowError(code('bad_ct'));
+    expect(() => add({ type: 'ct', commit: true, alg: 21, table: 1 })).toThrowError(code('unsupported'));
+    const snat = (nat: Omit<NatSpec, 'kind'>): Action => ({ type: 'ct', commit: true, table: 1, nat: { kind: 'src', ...nat } });
+    expect(() => add({ type: 'ct', commit: true, nat: { kind: 'src', ipv4Min: '1.1.1.1' } })).toThrowError(code('unsupported')); // no table
+    expect(() => add(snat({ ipv4Min: '1.1.1.2', ipv4Max: '1.1.1.1' }))).toThrowError(code('bad_ct'));
+    expect(() => add(snat({ ipv4Max: '1.1.1.1' }))).toThrowError(code('bad_ct'));
+    expect(() => add(snat({ portMin: 1000 }))).toThrowError(code('bad_ct'));
+    expect(() => add(snat({ ipv4Min: '1.1.1.1', portMin: 2000, portMax: 1000 }))).toThrowError(code('bad_ct'));
+    expect(() => add(snat({ ipv4Min: '1.1.1.1', hash: true, random: true }))).toThrowError(code('bad_ct'));
+    expect(() => add(snat({ ipv4Min: '1.1.1.1' }), {})).toThrowError(code('prereq'));
+    expect(() => add(snat({ ipv6Min: 'fd00::1' }))).toThrowError(code('prereq'));
     expect(t.flowCount).toBe(0);
+    add(snat({ ipv4Min: '1.1.1.1', ipv4Max: '1.1.1.9', portMin: 1000, portMax: 2000 }));
+    add({ type: 'ct', zone: 2, table: 1, nat: {} }, { eth_type: 0x86dd });
+    expect(t.flowCount).toBe(2);
   });
 });
 
