@@ -13,7 +13,7 @@ import type { Store, Lease, Watch } from '../store/types.js';
 import { openStore } from '../store/open.js';
 import { Vswitch, type EnsureBridgeOptions, type EnsureTunnelPortOptions, type InterfaceInfo } from '../ovsdb/vswitch.js';
 import { OpenFlowChannel } from '../openflow/channel.js';
-import { chassisKey, type ChassisRecord } from '../model/chassis.js';
+import { chassisKey, chassisMac, type ChassisRecord } from '../model/chassis.js';
 import { CONFIG_PREFIX, L3_MODE_KEY, chassisL3ModeKey, parseL3Mode } from '../model/config.js';
 import {
   DesiredTable,
@@ -23,6 +23,7 @@ import {
   fullCompile,
   updateDesired,
   reactiveInvalidations,
+  CT_ZONE_MAX,
   GENEVE_TLV_MAPPINGS,
   PUNT_METERS,
   type PipelineMessage,
@@ -35,6 +36,8 @@ import { bindPort } from './port-binder.js';
 import type { ChassisInfo, Encap, L3Mode, LocalTopology } from '../pipeline/topology.js';
 import type { ControllerObserver, ControllerProbe } from './probe.js';
 import { StatusPublisher } from './status-publisher.js';
+import { NorthSouth } from './north-south.js';
+import type { RouterZones } from '../pipeline/topology.js';
 
 /** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
 const PIPELINED_BUNDLE_MAX = 512;
@@ -47,6 +50,7 @@ export type { L3Mode };
  */
 export interface SwitchDb {
   ensureBridge(o: EnsureBridgeOptions): Promise<unknown>;
+  /** A port of this type with these options exists (tunnel ports, patch ports). */
   ensureTunnelPort(o: EnsureTunnelPortOptions): Promise<unknown>;
   waitForOfport(name: string, timeoutMs?: number): Promise<number>;
   interfaces(): InterfaceInfo[];
@@ -155,12 +159,23 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private readonly links = { openflowConnects: 0, ovsdbReconnects: 0, leaseLosses: 0 };
   private l3Mode: L3Mode;
   private statusPublisher: StatusPublisher | undefined;
+  private northSouth: NorthSouth | undefined;
+  /** physnet → ofport of its patch port on br-int (`--bridge-mappings`). */
+  private localnets: ReadonlyMap<string, number> = new Map();
+  /** NAT zones of routers (see routerZonesFor). */
+  private routerZones: ReadonlyMap<string, RouterZones> = new Map();
 
   constructor(private readonly opts: ControllerOptions) {
     super();
     this.bridge = opts.bridge ?? 'br-int';
     this.encap = opts.encap ?? 'geneve';
-    this.chassisInfo = { name: opts.chassis, tunnelIp: opts.tunnelIp, encap: [this.encap], gateway: opts.gateway ?? false };
+    this.chassisInfo = {
+      name: opts.chassis,
+      tunnelIp: opts.tunnelIp,
+      encap: [this.encap],
+      gateway: opts.gateway ?? false,
+      mac: chassisMac(opts.chassis),
+    };
     this.log = opts.log ?? (() => {});
     this.l3Mode = opts.l3Mode ?? 'proactive';
     this.punts = new PuntHandler({
@@ -168,6 +183,10 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       send: (msg) => this.channel.send(msg),
       sendBundle: (msgs) => this.channel.bundlePipelined(msgs),
       dhcpRate: opts.dhcpRate ?? 20,
+      neighbour: (kind, msg, networkKey) => {
+        if (kind === 'miss') this.northSouth?.onMiss(msg, networkKey);
+        else this.northSouth?.onLearn(msg, networkKey);
+      },
     });
   }
 
@@ -177,7 +196,16 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     await this.register();
     this.vswitch = this.opts.switchDb ?? (await Vswitch.connect(this.opts.ovsdb));
     await this.ensureSwitchConfig();
-    this.cache = new NbCache(this.store);
+    this.cache = new NbCache(this.store, { chassis: this.opts.chassis, gateway: this.opts.gateway ?? false });
+    this.northSouth = new NorthSouth({
+      store: this.store,
+      chassis: this.opts.chassis,
+      gateway: this.opts.gateway ?? false,
+      send: (msg) => void this.channel?.send(msg),
+      log: this.log,
+      resync: () => this.scheduleSync(),
+    });
+    this.northSouth.start();
     this.cache.on('change', () => this.scheduleSync());
     this.cache.on('error', (err) => this.fail(err));
     this.cache.on('resync', (reason) => this.log(`north-bound resync: ${reason}`));
@@ -298,6 +326,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.northSouth?.stop();
     this.statusPublisher?.stop();
     this.channel?.close();
     await this.configWatch?.cancel();
@@ -371,6 +400,60 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       options: { remote_ip: 'flow', key: 'flow', local_ip: this.opts.tunnelIp },
     });
     this.tunnelOfport = { [this.encap]: await this.vswitch.waitForOfport(name) };
+    this.localnets = await this.ensurePatchPorts();
+  }
+
+  /**
+   * For each `--bridge-mappings physnet:bridge`: the bridge (created if missing) and a pair of
+   * patch ports joining it to br-int. Returns physnet → ofport of br-int's end.
+   */
+  private async ensurePatchPorts(): Promise<ReadonlyMap<string, number>> {
+    const out = new Map<string, number>();
+    for (const [physnet, bridge] of Object.entries(this.opts.bridgeMappings ?? {}).sort()) {
+      const inner = `patch-int-to-${bridge}`;
+      const outer = `patch-${bridge}-to-int`;
+      await this.vswitch.ensureBridge({ name: bridge, datapathType: this.opts.datapathType ?? 'netdev' });
+      await this.vswitch.ensureTunnelPort({ bridge: this.bridge, name: inner, type: 'patch', options: { peer: outer } });
+      await this.vswitch.ensureTunnelPort({ bridge, name: outer, type: 'patch', options: { peer: inner } });
+      out.set(physnet, await this.vswitch.waitForOfport(inner));
+    }
+    return out;
+  }
+
+  /**
+   * Conntrack zones for the NAT of every router with a gateway here: two per router, from the
+   * same pool as the ports' zones (kept by this process; a restart assigns them again in the
+   * same order).
+   */
+  private routerZonesFor(portZones: ReadonlyMap<string, number>): ReadonlyMap<string, RouterZones> {
+    const routers = [...this.cache.snapshot().routers.values()].filter((r) => r.external_gateway_info !== null).map((r) => r.id).sort();
+    const used = new Set(portZones.values());
+    const out = new Map<string, RouterZones>();
+    const taken = new Set<number>();
+    // Keep what each router had, unless a port now records that zone.
+    for (const id of routers) {
+      const z = this.routerZones.get(id);
+      if (z && !used.has(z.snat) && !used.has(z.dnat)) {
+        out.set(id, z);
+        taken.add(z.snat).add(z.dnat);
+      }
+    }
+    let next = CT_ZONE_MAX;
+    const free = (): number | undefined => {
+      while (next >= 1 && (used.has(next) || taken.has(next))) next--;
+      if (next < 1) return undefined;
+      taken.add(next);
+      return next;
+    };
+    for (const id of routers) {
+      if (out.has(id)) continue;
+      const snat = free();
+      const dnat = free();
+      if (snat === undefined || dnat === undefined) break;
+      const prev = this.routerZones.get(id);
+      out.set(id, prev && prev.snat === snat && prev.dnat === dnat ? prev : { snat, dnat });
+    }
+    return out;
   }
 
   /** After each (re)connect: TLV mapping, read what the switch has, full diff. */
@@ -513,12 +596,17 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     if (added.length > 0 || removed.length > 0) await this.cache.setLocalPorts(new Set(plugged.keys()));
 
     const revision = this.cache.revision();
-    const next = buildLocalTopology(this.cache.snapshot(), {
+    this.routerZones = this.routerZonesFor(ctZones);
+    const snapshot = this.cache.snapshot();
+    const next = buildLocalTopology(snapshot, {
       chassis: this.chassisInfo,
       plugged,
       tunnelOfport: this.tunnelOfport,
       l3Mode: this.l3Mode,
       ctZones,
+      localnets: this.localnets,
+      routerZones: this.routerZones,
+      neighbours: this.northSouth?.neighbours.snapshot(),
     });
     const prev = this.topo;
     if (prev === undefined) this.desired = fullCompile(next);
@@ -558,6 +646,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     // 'idle') are reflected too, unless a relevant one asked for another pass.
     this.applied = Math.max(this.applied, this.syncAgain ? revision : this.cache.revision());
     this.opts.observer?.sync?.((performance.now() - startedAt) / 1000);
+    this.northSouth?.afterSync(next, snapshot);
     this.emit('synced', this.stats());
   }
 

@@ -69,7 +69,8 @@ export interface AddPortOptions {
 export interface EnsureTunnelPortOptions {
   readonly bridge: string;
   readonly name: string;
-  readonly type: 'geneve' | 'vxlan';
+  /** A tunnel port, or a patch port (options `{peer: NAME}`). */
+  readonly type: 'geneve' | 'vxlan' | 'patch';
   /** e.g. `{remote_ip: 'flow', key: 'flow', local_ip: '192.0.2.1'}` */
   readonly options: Record<string, string>;
 }

@@ -544,7 +544,8 @@ export class FakeOFTable {
     const st: WalkState = {
       outputs: [], trace: [], ambiguous: [], meters: [], depth: 0, halted: false, actionSet: new Map(), recirc: [], pass: 0,
     };
-    const p: PacketFields = { ...packet };
+    // An untagged frame has vlan_vid 0 (OFPVID_NONE), as OpenFlow 1.3 matches it.
+    const p: PacketFields = { vlan_vid: 0, ...packet };
     if (p.in_port === undefined) throw new FakeTableError('unsupported', 'packet needs in_port');
     this.runPass(0, p, st, new Map());
     while (st.recirc.length) {
@@ -802,6 +803,15 @@ export class FakeOFTable {
           break;
         }
         case 'note':
+          break;
+        case 'push_vlan':
+          // One tag (no QinQ): a pushed tag carries vid 0 until set_field vlan_vid.
+          if ((p.vlan_vid ?? 0) & 0x1000) throw new FakeTableError('unsupported', 'push_vlan on a tagged packet');
+          p.vlan_vid = 0x1000;
+          break;
+        case 'pop_vlan':
+          if (!((p.vlan_vid ?? 0) & 0x1000)) throw new FakeTableError('prereq', 'pop_vlan on an untagged packet');
+          p.vlan_vid = 0;
           break;
         case 'ct':
           this.execCt(a, p, st, tableId);

@@ -217,10 +217,10 @@ function compileHostedGateway(b: FlowBuilder, ctx: CompileContext, view: RouterV
   if (!zones) return;
   b.flow('l3_unsnat', {
     priority: PRIO_UNSNAT,
-    match: { ...ip4, ipv4_dst: gw.ip },
+    match: { ...ip4, metadata, ipv4_dst: gw.ip },
     actions: [ctTo('l3_dnat', { zone: zones.snat, nat: {} })],
   });
-  b.flow('l3_dnat', { priority: PRIO_DNAT_GATEWAY_DROP, match: { ...ip4, ipv4_dst: gw.ip } });
+  b.flow('l3_dnat', { priority: PRIO_DNAT_GATEWAY_DROP, match: { ...ip4, metadata, ipv4_dst: gw.ip } });
   if (!gw.enableSnat) return;
   const cidrs = [...new Set(view.interfaces.map((i) => i.subnet.cidr))].sort();
   for (const cidr of cidrs) {
@@ -268,14 +268,16 @@ export function compileFloatingIp(b: FlowBuilder, ctx: CompileContext, key: numb
     actions: [{ type: 'set_field', field: ROUTER_REG, value: rk }],
     goto: 'l3_input',
   });
+  // Only from the outside: from inside, traffic to a floating IP goes out (translated to the
+  // sender's floating IP or the gateway's address) and comes back in, as on a real network.
   b.flow('l3_unsnat', {
     priority: PRIO_UNSNAT,
-    match: { ...ip4, ipv4_dst: fip.address },
+    match: { ...ip4, metadata, ipv4_dst: fip.address },
     actions: [ctTo('l3_dnat', { zone: zones.snat, nat: {} })],
   });
   b.flow('l3_dnat', {
     priority: PRIO_DNAT,
-    match: { ...ip4, ipv4_dst: fip.address },
+    match: { ...ip4, metadata, ipv4_dst: fip.address },
     actions: [ctTo('l3_route', { commit: true, zone: zones.dnat, nat: { kind: 'dst', ipv4Min: fip.fixedIp } })],
   });
   const toExternal = { ...ip4, ...nexthopIn(gw.subnet.cidr) };

@@ -35,6 +35,9 @@ describe('collections: what a record is about', () => {
     expect(aboutStored(collectionOfKey(rk)!, rk, encodeRecord(ruleRec('r1', 'g1')))).toEqual(['sg:g1']);
     const gk = resourceKey('security-groups', 'g1');
     expect(aboutStored(collectionOfKey(gk)!, gk, '')).toEqual(['sg:g1', 'sgm:g1']);
-    expect(collectionOfKey(resourceKey('floatingips', 'f'))).toBeUndefined();
+    const fk = resourceKey('floatingips', 'f');
+    expect(aboutStored(collectionOfKey(fk)!, fk, JSON.stringify({ id: 'f', port_id: 'p1' }))).toEqual(['fip:p1']);
+    expect(aboutStored(collectionOfKey(fk)!, fk, JSON.stringify({ id: 'f', port_id: null }))).toEqual([]);
+    expect(collectionOfKey(resourceKey('subnetpools', 'sp'))).toBeUndefined();
   });
 });

@@ -11,6 +11,8 @@
 import type {
   ChassisInfo,
   Encap,
+  FloatingIpInfo,
+  RouterZones,
   L3Mode,
   LocalBinding,
   LocalTopology,
@@ -126,6 +128,12 @@ export class World {
   tunnelOfport: Partial<Record<Encap, number>> = { geneve: GENEVE_OFPORT };
   routers = new Map<string, RouterInfo>();
   l3Mode: L3Mode = 'proactive';
+  /** physnet → patch port ofport here. */
+  localnets = new Map<string, number>();
+  /** Floating IPs of the cloud, by id (the snapshot keeps those of local ports). */
+  floatingIps = new Map<string, FloatingIpInfo>();
+  routerZones = new Map<string, RouterZones>();
+  neighbours = new Map<string, ReadonlyMap<string, string>>();
   /** Every security group of the cloud, by id (the snapshot keeps those of local ports). */
   groups = new Map<string, SecurityGroupInfo>([[OPEN_GROUP.id, OPEN_GROUP]]);
 
@@ -226,6 +234,10 @@ export class World {
     w.groups = new Map(this.groups);
     w.l3Mode = this.l3Mode;
     w.tunnelOfport = { ...this.tunnelOfport };
+    w.localnets = new Map(this.localnets);
+    w.floatingIps = new Map(this.floatingIps);
+    w.routerZones = new Map(this.routerZones);
+    w.neighbours = new Map(this.neighbours);
     for (const p of this.ports.values()) w.addPort(p, p.chassis === name ? 200 + p.key : undefined);
     return w;
   }
@@ -284,6 +296,10 @@ export class World {
       tunnelOfport: { ...this.tunnelOfport },
       routers: new Map(this.routers),
       l3Mode: this.l3Mode,
+      localnets: new Map(this.localnets),
+      floatingIps: new Map([...this.floatingIps].filter(([, f]) => this.local.has(f.portId))),
+      routerZones: new Map(this.routerZones),
+      neighbours: new Map(this.neighbours),
     };
   }
 }
@@ -305,5 +321,40 @@ export function l3World(): World {
   w.attach('r1', 'blue-v4', '10.1.0.1', 91);
   w.attach('r1', 'green-v4', '10.3.0.1', 93);
   w.attach('r1', 'yellow-v4', '10.5.0.1', 95);
+  return w;
+}
+
+/** Key of the external network in `natWorld`, its patch port, and the upstream router's MAC. */
+export const EXT = 9;
+export const PATCH_OFPORT = 50;
+export const UPSTREAM_MAC = '02:00:00:00:00:01';
+export const HV1_MAC = '0a:57:00:00:00:01';
+export const GW_PORT_KEY = 99;
+
+/**
+ * `l3World` plus the external network public (key 9, flat on physnet public, 203.0.113.0/24,
+ * gateway 203.0.113.1 known at UPSTREAM_MAC), r1's gateway port (203.0.113.5, key 99) hosted on
+ * `gatewayChassis`, a floating IP 203.0.113.50 (key 98) for b1 (10.1.0.11), every chassis
+ * mapping public to ofport 50, and r1's NAT zones 65535/65534.
+ */
+export function natWorld(gatewayChassis = 'hv2'): World {
+  const w = l3World();
+  w.chassis = { ...w.chassis, mac: HV1_MAC };
+  w.remoteChassis = new Map([...w.remoteChassis].map(([n, c]) => [n, { ...c, mac: `0a:57:00:00:00:0${n.slice(2)}` }]));
+  w.addNetwork(network('public', EXT, { networkType: 'flat', physicalNetwork: 'public', external: true }));
+  w.addSubnet({ ...subnet('public-v4', 'public', '203.0.113.0/24', false), gatewayIp: '203.0.113.1' });
+  w.addPort(
+    port('gw', GW_PORT_KEY, 'public', 'public-v4', '203.0.113.5', gatewayChassis, {
+      deviceOwner: 'network:router_gateway',
+      deviceId: 'r1',
+      portSecurityEnabled: false,
+      securityGroups: [],
+    }),
+  );
+  w.updateRouter('r1', { gateway: { portId: 'gw', networkId: 'public', enableSnat: true } });
+  w.localnets.set('public', PATCH_OFPORT);
+  w.routerZones.set('r1', { snat: 65535, dnat: 65534 });
+  w.neighbours.set('public', new Map([['203.0.113.1', UPSTREAM_MAC]]));
+  w.floatingIps.set('fip1', { id: 'fip1', key: 98, address: '203.0.113.50', networkId: 'public', portId: 'b1', fixedIp: '10.1.0.11', routerId: 'r1' });
   return w;
 }

@@ -19,7 +19,7 @@ describe('parseTrace', () => {
     const t = parseTrace(fixture('routed'));
     expect(t.bridge).toBe('br-int');
     expect(t.flow).toMatch(/^icmp,in_port=2,/);
-    expect(t.steps.map((s) => s.table)).toEqual([0, 2, 3, 7, 8, 9, 10, 11]);
+    expect(t.steps.map((s) => s.table)).toEqual([0, 2, 3, 7, 8, 9, 12, 15]);
     expect(t.steps[0]).toMatchObject({ match: 'in_port=2', priority: 100, cookie: 0x300000000000003n, noMatch: false });
     expect(t.steps[2]).toMatchObject({ match: '', priority: 0, cookie: 0x100000000000000n });
     expect(t.steps[0].actions.map((a) => a.kind)).toEqual(['set_field', 'set_field', 'goto_table']);
@@ -32,11 +32,11 @@ describe('parseTrace', () => {
     const t = parseTrace(fixture('broadcast_flood'));
     const buckets = t.events.filter((e) => e.type === 'bucket');
     expect(buckets.map((b) => b.actions.map((a) => a.text))).toEqual([
-      ['set_field:0x3->reg15', 'resubmit(,13)'],
+      ['set_field:0x3->reg15', 'resubmit(,18)'],
       ['set_field:198.51.100.12->tun_dst', 'set_field:0xc->tun_id', 'set_field:0->tun_metadata0', 'output:1'],
     ]);
     const nested = t.steps.filter((s) => s.bucket === 0);
-    expect(nested.map((s) => s.table)).toEqual([13, 17]);
+    expect(nested.map((s) => s.table)).toEqual([18, 22]);
     expect(nested[0].depth).toBeGreaterThan(t.steps[0].depth);
     expect(nested[1].actions.map((a) => a.kind)).toEqual(['output', 'note']);
   });
@@ -64,7 +64,7 @@ describe('explainTrace', () => {
     expect(e.summary).toBe('port vm1 → network blue → router r1 → network red → port vm2 (tunnel to 198.51.100.12)');
     expect(e.dropped).toBe(false);
     expect(e.lines).toContain('[8] l2_lookup: router r1 — metadata=0xc,dl_dst=fa:16:3e:e5:37:87, priority 110');
-    expect(e.lines).toContain('[11] l3_nexthop: port vm2 (129ada34) — ip,reg0=0xa0200f6,reg13=0x4, priority 100');
+    expect(e.lines).toContain('[15] l3_nexthop: port vm2 (129ada34) — ip,reg0=0xa0200f6,reg13=0x4, priority 100');
     expect(e.lines).toContain('    set_field:0xc->metadata  (network blue)');
     expect(e.lines).toContain('    goto_table:9  (l3_input)');
     expect(e.lines[e.lines.length - 1]).toMatch(/^datapath actions: set\(eth/);
