@@ -42,7 +42,6 @@ import {
   MAX_NETWORK_KEY,
   MAX_PORT_KEY,
   NEXTHOP_REG,
-  PUNT_MAX_LEN,
   REACTIVE_PUNT_METER_ID,
   ROUTER_REG,
   icmpEchoPuntUserdata,

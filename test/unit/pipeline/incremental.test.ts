@@ -46,7 +46,14 @@ type Op =
   | { k: 'groups'; id: string; which: number }
   | { k: 'rule'; group: 'web' | 'db'; which: number }
   | { k: 'stateful'; group: 'web' | 'db' }
-  | { k: 'zone'; id: string; zone: number };
+  | { k: 'zone'; id: string; zone: number }
+  | { k: 'extNet' }
+  | { k: 'gateway'; host: 'hv1' | 'hv2' | 'none' | 'clear'; snat: boolean }
+  | { k: 'fip'; id: string | null }
+  | { k: 'localnet' }
+  | { k: 'neighbour'; mac: string | null }
+  | { k: 'routerZones'; snat: number }
+  | { k: 'provider'; type: 'flat' | 'vlan' | 'geneve' };
 
 /** Rules the random ops toggle in groups web and db (keys 500 + index). */
 const RULES: ((g: string) => SecurityRuleInfo)[] = [
@@ -116,6 +123,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('rule' as const), group: fc.constantFrom('web' as const, 'db' as const), which: fc.integer({ min: 0, max: RULES.length - 1 }) }),
   fc.record({ k: fc.constant('stateful' as const), group: fc.constantFrom('web' as const, 'db' as const) }),
   fc.record({ k: fc.constant('zone' as const), id: fc.constantFrom(...PORT_IDS), zone: fc.integer({ min: 1, max: 3 }) }),
+  // North-south: an external network, rA's gateway (hosted here, elsewhere, nowhere), a floating
+  // IP, the physnet mapping, a learned neighbour, rA's zones, violet as a provider network.
+  fc.record({ k: fc.constant('extNet' as const) }),
+  fc.record({ k: fc.constant('gateway' as const), host: fc.constantFrom('hv1' as const, 'hv2' as const, 'none' as const, 'clear' as const), snat: fc.boolean() }),
+  fc.record({ k: fc.constant('fip' as const), id: fc.constantFrom(null, 'b1', 'b2', 'g1', 'b3') }),
+  fc.record({ k: fc.constant('localnet' as const) }),
+  fc.record({ k: fc.constant('neighbour' as const), mac: fc.constantFrom(null, '02:00:00:00:00:01', '02:00:00:00:00:02') }),
+  fc.record({ k: fc.constant('routerZones' as const), snat: fc.constantFrom(65535, 65533) }),
+  fc.record({ k: fc.constant('provider' as const), type: fc.constantFrom('flat' as const, 'vlan' as const, 'geneve' as const) }),
 );
 
 /** The standard cloud plus router rA on blue and green (so plain port ops interact with routing). */
@@ -131,6 +147,14 @@ function routedWorld(): World {
   applyOp(w, { k: 'groups', id: 'b2', which: 2 });
   applyOp(w, { k: 'groups', id: 'b3', which: 3 });
   applyOp(w, { k: 'zone', id: 'b1', zone: 1 });
+  // North-south in play from the start: public, rA's gateway on hv2, a floating IP for b1.
+  w.chassis = { ...w.chassis, mac: '0a:57:00:00:00:01' };
+  applyOp(w, { k: 'extNet' });
+  applyOp(w, { k: 'localnet' });
+  applyOp(w, { k: 'routerZones', snat: 65535 });
+  applyOp(w, { k: 'neighbour', mac: '02:00:00:00:00:01' });
+  applyOp(w, { k: 'gateway', host: 'hv2', snat: true });
+  applyOp(w, { k: 'fip', id: 'b1' });
   return w;
 }
 
@@ -256,6 +280,56 @@ function applyOp(w: World, op: Op): void {
     case 'zone': {
       const l = w.local.get(op.id);
       if (l) w.local.set(op.id, { ...l, ctZone: op.zone });
+      return;
+    }
+    case 'extNet':
+      if (w.networks.has('public')) return;
+      w.addNetwork(network('public', 9, { networkType: 'flat', physicalNetwork: 'public', external: true }));
+      w.addSubnet({ ...subnet('public-v4', 'public', '203.0.113.0/24', false), gatewayIp: '203.0.113.1' });
+      return;
+    case 'gateway': {
+      const r = w.routers.get('rA');
+      if (!r || !w.networks.has('public')) return;
+      if (op.host === 'clear') {
+        w.removePort('gwA');
+        const { gateway: _g, ...rest } = r;
+        w.routers.set('rA', rest);
+        return;
+      }
+      w.addPort(
+        port('gwA', 97, 'public', 'public-v4', '203.0.113.7', op.host === 'none' ? undefined : op.host, {
+          deviceOwner: 'network:router_gateway',
+          deviceId: 'rA',
+          portSecurityEnabled: false,
+          securityGroups: [],
+        }),
+      );
+      w.updateRouter('rA', { gateway: { portId: 'gwA', networkId: 'public', enableSnat: op.snat } });
+      return;
+    }
+    case 'fip': {
+      if (op.id === null || !w.ports.has(op.id)) {
+        w.floatingIps.delete('f1');
+        return;
+      }
+      const ip = w.port(op.id).fixedIps[0].ipAddress;
+      w.floatingIps.set('f1', { id: 'f1', key: 96, address: '203.0.113.96', networkId: 'public', portId: op.id, fixedIp: ip, routerId: 'rA' });
+      return;
+    }
+    case 'localnet':
+      if (w.localnets.has('public')) w.localnets.clear();
+      else w.localnets.set('public', 50);
+      return;
+    case 'neighbour':
+      w.neighbours.set('public', op.mac === null ? new Map() : new Map([['203.0.113.1', op.mac]]));
+      return;
+    case 'routerZones':
+      w.routerZones.set('rA', { snat: op.snat, dnat: op.snat - 1 });
+      return;
+    case 'provider': {
+      const n = w.networks.get('violet');
+      if (!n) return;
+      w.updateNetwork('violet', op.type === 'geneve' ? { networkType: 'geneve', physicalNetwork: undefined, segmentationId: undefined } : { networkType: op.type, physicalNetwork: 'public', segmentationId: op.type === 'vlan' ? 300 : undefined });
       return;
     }
   }
