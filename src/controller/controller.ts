@@ -412,7 +412,13 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     for (const [physnet, bridge] of Object.entries(this.opts.bridgeMappings ?? {}).sort()) {
       const inner = `patch-int-to-${bridge}`;
       const outer = `patch-${bridge}-to-int`;
-      await this.vswitch.ensureBridge({ name: bridge, datapathType: this.opts.datapathType ?? 'netdev' });
+      // A provider bridge switches normally (standalone: the NORMAL action, no flows of ours).
+      await this.vswitch.ensureBridge({
+        name: bridge,
+        datapathType: this.opts.datapathType ?? 'netdev',
+        failMode: 'standalone',
+        protocols: ['OpenFlow10', 'OpenFlow13'],
+      });
       await this.vswitch.ensureTunnelPort({ bridge: this.bridge, name: inner, type: 'patch', options: { peer: outer } });
       await this.vswitch.ensureTunnelPort({ bridge, name: outer, type: 'patch', options: { peer: inner } });
       out.set(physnet, await this.vswitch.waitForOfport(inner));
