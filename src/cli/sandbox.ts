@@ -10,13 +10,16 @@ import { teardown } from '../sandbox/teardown.js';
 import { DhcpError } from '../sandbox/dhcp-client.js';
 import { runDemo } from '../sandbox/demo.js';
 import { createVm, deleteVm, execInVm } from '../sandbox/vm.js';
+import { execOutside } from '../sandbox/outside.js';
+import { startChassis, stopChassis } from '../sandbox/chassis-control.js';
 
 const usage = `usage: wyvern sandbox COMMAND [OPTIONS]
 
 A whole cloud on one machine: the API server, N chassis (each its own network namespace with
 its own ovsdb-server, ovs-vswitchd on the userspace datapath, and a wyvern controller) joined by
-an underlay (198.51.100.0/24 on a Linux bridge in a fabric namespace), VMs as namespaces.
-Needs root, Open vSwitch, iproute2, ethtool and busybox (udhcpc). See docs/sandbox.md.
+an underlay (198.51.100.0/24 on a Linux bridge in a fabric namespace), VMs as namespaces, and
+an outside world: the physical network 'public' (a second bridge in the fabric namespace, reached
+from every chassis through its br-ex) with the namespace TAG-outside on it. Needs root, Open vSwitch, iproute2, ethtool and busybox (udhcpc). See docs/sandbox.md.
 
 commands:
   up [--chassis N] [--gateways N] [--store sqlite|etcd] [--l3-mode proactive|reactive]
@@ -28,11 +31,25 @@ commands:
       (server answers GET /, each controller logged its ready line) and prints the endpoint.
       --chassis defaults to 2. On failure everything made is removed unless --keep-on-failure;
       after Ctrl-C or a crash, run 'down'. TAG (wy + 4 hex) prefixes every namespace and link.
+      Every chassis gets br-ex (netdev, standalone) holding a veth into 'public', and its
+      controller --bridge-mappings public:br-ex (the controller patches br-ex to br-int); the
+      namespace TAG-outside holds 203.0.113.1/24 on 'public' (the external network's upstream
+      router) and 192.0.2.10/32 on its loopback (a host on the internet), forwarding on.
   down
       Stop every process and remove every namespace, veth and file the sandbox made (from its
       state file DIR/state.json). Idempotent; works after a crash or kill -9 of 'up'.
   status [--json]
-      Chassis, processes (alive or not), VMs and their current addresses.
+      Chassis (with their br-ex), processes (alive or not), the outside namespace and its
+      addresses, VMs and their current addresses.
+  outside exec -- CMD [ARGS...]
+      Run CMD inside TAG-outside; its exit code is passed through.
+  chassis stop NAME
+      A crash: kill -9 of every daemon of the chassis (ovsdb-server, ovs-vswitchd, controller),
+      by the pids the sandbox recorded. Its namespace, VMs and files stay.
+  chassis start NAME
+      Start the chassis' daemons again (same directories and configuration; the controller
+      with the same flags); returns when the controller logged a new ready line. VMs' ports
+      come back from OVSDB's conf.db.
   vm create NAME --network NET [--chassis hvN] [--security-group SG]... [--no-dhcp]
       Create a Neutron port (device_owner compute:nova, binding:host_id hvN) through the API,
       a namespace TAG-vm-NAME with eth0 (the port's MAC, the network's MTU) plugged into the
@@ -200,6 +217,28 @@ async function runStatus(argv: readonly string[], vmsOnly = false): Promise<numb
   return 0;
 }
 
+async function runOutside(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'exec') throw new UsageError(sub ? `unknown outside command '${sub}'` : 'outside needs a command: exec');
+  const args = parseArgs(rest, { values: ['dir'] });
+  if (args.positional.length > 0) throw new UsageError('usage: outside exec -- CMD [ARGS...]');
+  if (args.rest.length === 0) throw new UsageError('outside exec needs a command after --');
+  return execOutside(loadState(sandboxDir(args)), args.rest);
+}
+
+async function runChassis(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'stop' && sub !== 'start') throw new UsageError(sub ? `unknown chassis command '${sub}'` : 'chassis needs a command: stop, start');
+  const args = parseArgs(rest, { values: ['dir'] });
+  const [name, ...extra] = args.positional;
+  if (!name || extra.length > 0) throw new UsageError(`chassis ${sub} takes one NAME`);
+  const state = loadState(sandboxDir(args));
+  const done = sub === 'stop' ? await stopChassis(state, name) : await startChassis(state, name);
+  const what = done.map((d) => `${d.name} (pid ${d.pid})`).join(', ') || 'nothing to do';
+  out(`chassis ${name}: ${sub === 'stop' ? 'killed' : 'started'} ${what}`);
+  return 0;
+}
+
 async function runVm(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -278,6 +317,10 @@ export const sandboxCommand: Command = {
           return await runStatus(rest);
         case 'vm':
           return await runVm(rest);
+        case 'outside':
+          return await runOutside(rest);
+        case 'chassis':
+          return await runChassis(rest);
         case 'demo':
           return await runDemoCommand(rest);
         default:

@@ -1,19 +1,32 @@
 /**
  * One chassis: its own network namespace joined to the fabric by a veth, its own ovsdb-server
  * and ovs-vswitchd (userspace datapath), br-phy holding the underlay veth with the chassis'
- * tunnel IP on br-phy's internal interface, and an empty br-int (fail-mode secure) for the
- * controller to program and VMs to plug into.
+ * tunnel IP on br-phy's internal interface, an empty br-int (fail-mode secure) for the
+ * controller to program and VMs to plug into, and br-ex holding a veth into the physical
+ * network `public` (the controller, given `--bridge-mappings public:br-ex`, patches it to br-int).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { run, startOvs } from '../ovs/daemons.js';
 import type { Fabric } from './fabric.js';
-import { chassisLink, chassisName, chassisNetns, fabricLink, tunnelIp, UNDERLAY_PREFIX_LENGTH, type ChassisRole } from './names.js';
-import { createNetns, createVeth, ipIn } from './netns.js';
+import {
+  chassisLink,
+  chassisName,
+  chassisNetns,
+  fabricLink,
+  publicChassisLink,
+  publicFabricLink,
+  tunnelIp,
+  UNDERLAY_PREFIX_LENGTH,
+  type ChassisRole,
+} from './names.js';
+import { createNetns, createVeth, ipIn, txOffloadOff } from './netns.js';
 import type { ChassisInfo, SandboxState } from './state.js';
 
 export const INTEGRATION_BRIDGE = 'br-int';
 export const UNDERLAY_BRIDGE = 'br-phy';
+/** The chassis' bridge on the physical network `public` (`--bridge-mappings public:br-ex`). */
+export const EXTERNAL_BRIDGE = 'br-ex';
 /** OpenFlow versions br-int accepts: 1.3 for the controller, 1.0 so plain `ovs-ofctl` works. */
 export const BRIDGE_PROTOCOLS = 'OpenFlow10,OpenFlow13,OpenFlow14,OpenFlow15';
 
@@ -65,6 +78,7 @@ export async function createChassis(state: SandboxState, fabric: Fabric, spec: C
     ovsDir,
     dbSocket: path.join(ovsDir, 'db.sock'),
     underlayLink: chassisLink(tag, name),
+    publicLink: publicChassisLink(tag, name),
   };
   state.update((d) => {
     if (!d.chassis.some((c) => c.name === name)) d.chassis.push(info);
@@ -75,6 +89,14 @@ export async function createChassis(state: SandboxState, fabric: Fabric, spec: C
   await createVeth(state, { netns: fabric.netns, name: outer }, { netns, name: info.underlayLink });
   await ipIn(fabric.netns, 'link', 'set', outer, 'master', fabric.bridge, 'up');
   await ipIn(netns, 'link', 'set', info.underlayLink, 'up');
+  // The physical network `public`: a veth from br-ex to the public bridge of the fabric.
+  const publicOuter = publicFabricLink(tag, name);
+  const publicLink = info.publicLink as string;
+  await createVeth(state, { netns: fabric.netns, name: publicOuter }, { netns, name: publicLink });
+  await txOffloadOff(fabric.netns, publicOuter);
+  await txOffloadOff(netns, publicLink);
+  await ipIn(fabric.netns, 'link', 'set', publicOuter, 'master', fabric.publicBridge, 'up');
+  await ipIn(netns, 'link', 'set', publicLink, 'up');
 
   state.record({ kind: 'dir', path: ovsDir });
   mkdirSync(ovsDir, { recursive: true });
@@ -93,9 +115,21 @@ export async function createChassis(state: SandboxState, fabric: Fabric, spec: C
     '--', '--may-exist', 'add-br', INTEGRATION_BRIDGE,
     '--', 'set', 'Bridge', INTEGRATION_BRIDGE, 'datapath_type=netdev', 'fail_mode=secure',
     `protocols=${BRIDGE_PROTOCOLS}`, 'other_config:disable-in-band=true',
+    '--', '--may-exist', 'add-br', EXTERNAL_BRIDGE,
+    '--', 'set', 'Bridge', EXTERNAL_BRIDGE, 'datapath_type=netdev', 'fail_mode=standalone',
+    `protocols=${BRIDGE_PROTOCOLS}`, 'other_config:disable-in-band=true',
+    '--', '--may-exist', 'add-port', EXTERNAL_BRIDGE, publicLink,
   );
-  // Userspace tunnelling routes through br-phy's internal interface, which holds the tunnel IP.
-  await ipIn(netns, 'addr', 'replace', `${info.tunnelIp}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', UNDERLAY_BRIDGE);
-  await ipIn(netns, 'link', 'set', UNDERLAY_BRIDGE, 'up');
+  await configureUnderlayAddress(info);
   return info;
+}
+
+/**
+ * Userspace tunnelling routes through br-phy's internal interface, which holds the tunnel IP.
+ * That interface is a tap device of ovs-vswitchd: it is made again (without an address) each
+ * time ovs-vswitchd starts, so a restarted chassis needs this again.
+ */
+export async function configureUnderlayAddress(info: ChassisInfo): Promise<void> {
+  await ipIn(info.netns, 'addr', 'replace', `${info.tunnelIp}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', UNDERLAY_BRIDGE);
+  await ipIn(info.netns, 'link', 'set', UNDERLAY_BRIDGE, 'up');
 }

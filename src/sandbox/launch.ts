@@ -76,11 +76,16 @@ export interface ControllerLaunchOptions {
   readonly gateway?: boolean;
   /** `127.0.0.1:PORT`: serve metrics there (`--metrics-listen`). */
   readonly metricsListen?: string;
+  /** physnet → bridge (`--bridge-mappings public:br-ex`). */
+  readonly bridgeMappings?: Readonly<Record<string, string>>;
+  /** False: `--no-tunnel-probe` (tunnel endpoints resolved only when traffic needs them). */
+  readonly tunnelProbe?: boolean;
 }
 
 /**
  * `wyvern controller --chassis NAME --nb URL --ovsdb unix:PATH --tunnel-ip IP --bridge br-int
- *  --openflow unix:PATH [--encap E] [--l3-mode M] [--gateway]`
+ *  --openflow unix:PATH [--encap E] [--l3-mode M] [--gateway] [--bridge-mappings P:B,...]
+ *  [--no-tunnel-probe]`
  */
 export function controllerLaunch(o: ControllerLaunchOptions): Launch {
   return wyvern([
@@ -95,6 +100,10 @@ export function controllerLaunch(o: ControllerLaunchOptions): Launch {
     ...(o.l3Mode ? ['--l3-mode', o.l3Mode] : []),
     ...(o.gateway ? ['--gateway'] : []),
     ...(o.metricsListen ? ['--metrics-listen', o.metricsListen] : []),
+    ...(o.bridgeMappings && Object.keys(o.bridgeMappings).length > 0
+      ? ['--bridge-mappings', Object.entries(o.bridgeMappings).map(([net, br]) => `${net}:${br}`).join(',')]
+      : []),
+    ...(o.tunnelProbe === false ? ['--no-tunnel-probe'] : []),
     '--log-format', 'text',
   ]);
 }

@@ -43,6 +43,40 @@ export function fabricBridge(tag: string): string {
   return checkIfName(`${tag}-br`);
 }
 
+/** The physical network `public` (the external network's L2): a second Linux bridge in the fabric namespace. */
+export const PUBLIC_PHYSNET = 'public';
+
+export function publicBridge(tag: string): string {
+  return checkIfName(`${tag}-pub`);
+}
+
+/** The upstream router of `public` and a host on the internet live in this namespace. */
+export function outsideNetns(tag: string): string {
+  return `${tag}-outside`;
+}
+
+/** Fabric-side end of the outside namespace's veth (a port of the `public` bridge). */
+export function outsideFabricLink(tag: string): string {
+  return checkIfName(`${tag}o-pub`);
+}
+
+/** The outside namespace's interface on `public` (unique by namespace). */
+export const OUTSIDE_IFACE = 'eth0';
+/** The upstream router's address on `public` (what an external subnet names as its gateway). */
+export const OUTSIDE_ROUTER_CIDR = '203.0.113.1/24';
+/** A host on the internet, on the outside namespace's loopback. */
+export const OUTSIDE_HOST_CIDR = '192.0.2.10/32';
+
+/** Fabric-side end of a chassis' `public` veth (a port of the `public` bridge). */
+export function publicFabricLink(tag: string, chassis: string): string {
+  return checkIfName(`${tag}x-${chassis}`);
+}
+
+/** Chassis-side end of its `public` veth (a port of br-ex). */
+export function publicChassisLink(tag: string, chassis: string): string {
+  return checkIfName(`${tag}e-${chassis}`);
+}
+
 export function chassisNetns(tag: string, chassis: string): string {
   return `${tag}-${chassis}`;
 }

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../ovs/daemons.js';
-import { createChassis, mgmtSocket, ovsPidFiles } from './chassis.js';
+import { createChassis, EXTERNAL_BRIDGE, mgmtSocket, ovsPidFiles, vsctl } from './chassis.js';
 import { createFabric } from './fabric.js';
 import {
   controllerLaunch,
@@ -22,7 +22,8 @@ import {
   type Encap,
   type L3Mode,
 } from './launch.js';
-import { newTag, VM_IFACE, type ChassisRole } from './names.js';
+import { newTag, PUBLIC_PHYSNET, VM_IFACE, type ChassisRole } from './names.js';
+import { createOutside } from './outside.js';
 import { ipv4Addresses, netnsExists } from './netns.js';
 import { pickPort, freePort } from './ports.js';
 import { httpAnswers, logMatches, ownedPid, spawnDetached, waitReady, type Launch, type StartedProcess } from './processes.js';
@@ -55,6 +56,8 @@ export interface UpOptions {
   readonly log?: (line: string) => void;
   /** Per-process readiness timeout. */
   readonly readyTimeoutMs?: number;
+  /** False: controllers get `--no-tunnel-probe` (tests of what the probe prevents). */
+  readonly tunnelProbe?: boolean;
 }
 
 function processFiles(state: SandboxState, name: string): { pidFile: string; logFile: string; match: string } {
@@ -70,7 +73,14 @@ function startProcess(state: SandboxState, name: string, launch: Launch, chassis
   const proc = spawnDetached(state, name, launch, files);
   state.update((d) => {
     d.processes = d.processes.filter((p) => p.name !== name);
-    d.processes.push({ name, pidFile: files.pidFile, logFile: files.logFile, chassis, ...(metricsUrl ? { metricsUrl } : {}) });
+    d.processes.push({
+      name,
+      pidFile: files.pidFile,
+      logFile: files.logFile,
+      chassis,
+      ...(metricsUrl ? { metricsUrl } : {}),
+      launch: { file: launch.file, args: [...launch.args] },
+    });
   });
   return proc;
 }
@@ -125,6 +135,8 @@ async function startController(state: SandboxState, c: ChassisInfo, o: UpOptions
     l3Mode: o.l3Mode,
     gateway: c.role === 'gateway',
     metricsListen: `127.0.0.1:${metricsPort}`,
+    bridgeMappings: { [PUBLIC_PHYSNET]: EXTERNAL_BRIDGE },
+    tunnelProbe: o.tunnelProbe,
   });
   const proc = startProcess(state, `controller-${c.name}`, launch, c.name, `http://127.0.0.1:${metricsPort}/metrics`);
   await waitReady(proc, `ready line (${controllerReadyPattern(c.name).source})`, logMatches(proc.logFile, controllerReadyPattern(c.name)), timeoutMs);
@@ -172,6 +184,8 @@ export async function up(o: UpOptions): Promise<SandboxState> {
     ];
     const chassis = await settleAll(specs.map((s) => createChassis(state, fabric, s)));
     for (const c of chassis) log(`chassis ${c.name}: netns ${c.netns}, tunnel ${c.tunnelIp}, ovsdb unix:${c.dbSocket}`);
+    const outside = await createOutside(state, fabric);
+    log(`outside: netns ${outside.netns}, ${outside.routerAddress} on ${PUBLIC_PHYSNET}, ${outside.hostAddress} on lo`);
     if (o.server !== false) {
       const apiUrl = await startServer(state, o, timeoutMs);
       log(`server: ${apiUrl} (store ${state.data.store})`);
@@ -211,6 +225,15 @@ export interface ChassisStatus {
   readonly controller?: ProcessStatus;
   /** The controller's Prometheus endpoint. */
   readonly metricsUrl?: string;
+  /** br-ex, the chassis' bridge on the physical network `public`, and its veth there. */
+  readonly externalBridge?: { readonly name: string; readonly port: string; readonly present: boolean };
+}
+
+export interface OutsideStatus {
+  readonly netns: string;
+  readonly present: boolean;
+  /** IPv4 addresses held there now (CIDR), its interface on `public` first, then its loopback's. */
+  readonly addresses: readonly string[];
 }
 
 export interface VmStatus {
@@ -231,6 +254,8 @@ export interface SandboxStatus {
   readonly chassis: readonly ChassisStatus[];
   readonly processes: readonly ProcessStatus[];
   readonly vms: readonly VmStatus[];
+  /** The outside namespace on the physical network `public`. */
+  readonly outside?: OutsideStatus;
   /** Every Prometheus endpoint: the server's and each controller's. */
   readonly metrics: readonly { readonly name: string; readonly url: string }[];
 }
@@ -245,9 +270,10 @@ export async function status(dir: string): Promise<SandboxStatus | undefined> {
   if (!state) return undefined;
   const d = state.data;
   const processes = d.processes.map((p) => processStatus(p.name, p.pidFile, d.dir, p.logFile, p.metricsUrl));
-  const chassis = d.chassis.map((c): ChassisStatus => {
+  const chassis = await Promise.all(d.chassis.map(async (c): Promise<ChassisStatus> => {
     const pids = ovsPidFiles(c.ovsDir);
     const ctl = d.processes.find((p) => p.chassis === c.name);
+    const ovsdb = processStatus('ovsdb-server', pids.ovsdb, c.ovsDir, path.join(c.ovsDir, 'ovsdb-server.log'));
     return {
       name: c.name,
       role: c.role,
@@ -255,12 +281,13 @@ export async function status(dir: string): Promise<SandboxStatus | undefined> {
       netnsPresent: netnsExists(c.netns),
       tunnelIp: c.tunnelIp,
       dbSocket: c.dbSocket,
-      ovsdb: processStatus('ovsdb-server', pids.ovsdb, c.ovsDir, path.join(c.ovsDir, 'ovsdb-server.log')),
+      ovsdb,
       vswitchd: processStatus('ovs-vswitchd', pids.vswitchd, c.ovsDir, path.join(c.ovsDir, 'ovs-vswitchd.log')),
       controller: ctl ? processStatus(ctl.name, ctl.pidFile, d.dir, ctl.logFile, ctl.metricsUrl) : undefined,
       ...(ctl?.metricsUrl ? { metricsUrl: ctl.metricsUrl } : {}),
+      ...(c.publicLink ? { externalBridge: { name: EXTERNAL_BRIDGE, port: c.publicLink, present: ovsdb.alive && (await bridgeExists(c, EXTERNAL_BRIDGE)) } } : {}),
     };
-  });
+  }));
   const vms = await Promise.all(
     d.vms.map(async (v): Promise<VmStatus> => ({
       name: v.name,
@@ -272,7 +299,26 @@ export async function status(dir: string): Promise<SandboxStatus | undefined> {
     })),
   );
   const metrics = d.processes.filter((p) => p.metricsUrl).map((p) => ({ name: p.name, url: p.metricsUrl as string }));
-  return { dir: d.dir, tag: d.tag, apiUrl: d.apiUrl, store: d.store, chassis, processes, vms, metrics };
+  const outside = d.outside
+    ? {
+        netns: d.outside.netns,
+        present: netnsExists(d.outside.netns),
+        addresses: [
+          ...(await ipv4Addresses(d.outside.netns, d.outside.iface)),
+          ...(await ipv4Addresses(d.outside.netns, 'lo')).filter((a) => !a.startsWith('127.')),
+        ],
+      }
+    : undefined;
+  return { dir: d.dir, tag: d.tag, apiUrl: d.apiUrl, store: d.store, chassis, processes, vms, ...(outside ? { outside } : {}), metrics };
+}
+
+async function bridgeExists(c: ChassisInfo, bridge: string): Promise<boolean> {
+  try {
+    await vsctl(c, '--timeout=2', 'br-exists', bridge);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function mark(p: ProcessStatus | undefined): string {
@@ -284,8 +330,9 @@ export function formatStatus(s: SandboxStatus): string {
   const lines = [`sandbox ${s.tag} in ${s.dir}`];
   lines.push(`api:     ${s.apiUrl ?? '(no server)'}${s.store ? `  store ${s.store}` : ''}`);
   for (const p of s.processes.filter((x) => !x.name.startsWith('controller-'))) lines.push(`${p.name.padEnd(8)} ${mark(p)}  log ${p.logFile}`);
-  lines.push('', 'chassis  role     tunnel ip       netns               ovsdb-server        ovs-vswitchd        controller');
+  lines.push('', 'chassis  role     tunnel ip       netns               ovsdb-server        ovs-vswitchd        controller          br-ex');
   for (const c of s.chassis) {
+    const ex = c.externalBridge;
     lines.push(
       [
         c.name.padEnd(8),
@@ -294,9 +341,14 @@ export function formatStatus(s: SandboxStatus): string {
         (c.netnsPresent ? c.netns : `${c.netns} (GONE)`).padEnd(19),
         mark(c.ovsdb).padEnd(19),
         mark(c.vswitchd).padEnd(19),
-        mark(c.controller),
+        mark(c.controller).padEnd(19),
+        ex ? `${ex.present ? ex.name : `${ex.name} (GONE)`} (${ex.port})` : '-',
       ].join(' '),
     );
+  }
+  if (s.outside) {
+    const o = s.outside;
+    lines.push('', `outside: ${o.present ? o.netns : `${o.netns} (GONE)`}  ${o.addresses.join(', ') || '(no addresses)'}`);
   }
   if (s.metrics.length > 0) lines.push('', 'metrics:', ...s.metrics.map((m) => `  ${m.name.padEnd(20)} ${m.url}`));
   lines.push('', s.vms.length === 0 ? 'no VMs' : 'vm               chassis  mac                address');

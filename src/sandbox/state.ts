@@ -36,6 +36,21 @@ export interface ChassisInfo {
   readonly dbSocket: string;
   /** Chassis-side underlay veth, a port of br-phy. */
   readonly underlayLink: string;
+  /** Chassis-side veth on the physical network `public`, a port of br-ex (absent in older states). */
+  readonly publicLink?: string;
+}
+
+/** The outside world: a namespace on the physical network `public`. */
+export interface OutsideInfo {
+  readonly netns: string;
+  /** Its interface on `public` (inside the namespace). */
+  readonly iface: string;
+  /** The `public` Linux bridge (in the fabric namespace) and the fabric namespace. */
+  readonly bridge: string;
+  readonly fabricNetns: string;
+  /** Addresses it holds, CIDR: the upstream router on `public`, the internet host on lo. */
+  readonly routerAddress: string;
+  readonly hostAddress: string;
 }
 
 export interface VmInfo {
@@ -60,6 +75,8 @@ export interface ProcessInfo {
   readonly chassis?: string;
   /** Its Prometheus endpoint, `http://127.0.0.1:PORT/metrics` (server and controllers). */
   readonly metricsUrl?: string;
+  /** The command it was started with (`chassis start` runs a controller again with it). */
+  readonly launch?: { readonly file: string; readonly args: readonly string[] };
 }
 
 export interface SandboxData {
@@ -79,6 +96,8 @@ export interface SandboxData {
   /** `--store` value given to the server. */
   store?: string;
   l3Mode?: string;
+  /** The outside namespace on `public`, once made. */
+  outside?: OutsideInfo;
   nextVmIndex: number;
 }
 
