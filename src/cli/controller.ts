@@ -10,7 +10,7 @@ import { version } from './version.js';
 
 const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PATH|tcp:IP:PORT --tunnel-ip IP
                          [--bridge br-int] [--encap geneve|vxlan] [--openflow unix:PATH|tcp:IP:PORT]
-                         [--l3-mode proactive|reactive] [--gateway] [--bridge-mappings physnet:br[,...]]
+                         [--l3-mode proactive|reactive] [--gateway] [--bridge-mappings physnet:br[,...]] [--no-tunnel-probe]
                          [--datapath-type netdev|system] [--lease-ttl SECONDS]
                          [--metrics-listen HOST:PORT] [--status-interval SECONDS]
                          [--log-format json|text] [--log-level LEVEL]
@@ -33,6 +33,8 @@ compiled from the part of the topology its ports need. It answers its ports' DHC
   --l3-mode MODE        proactive (default) or reactive routing
   --gateway             this chassis may host external gateways (SNAT)
   --bridge-mappings M   physnet:bridge pairs for flat/VLAN networks
+  --no-tunnel-probe     do not keep remote tunnel endpoints resolved in the switch ahead of
+                        traffic (then the first packet to a chassis may be lost; tunnel-probe.ts)
   --datapath-type T     datapath of the integration bridge (default netdev, the userspace one)
   --lease-ttl SECONDS   chassis registration lease (default 10)
   --metrics-listen A    serve Prometheus metrics at http://A/metrics (HOST:PORT, port 0: a
@@ -62,7 +64,7 @@ export const controllerCommand: Command = {
   async run(argv) {
     const args = parseArgs(argv, {
       values: ['chassis', 'nb', 'ovsdb', 'tunnel-ip', 'bridge', 'encap', 'openflow', 'l3-mode', 'bridge-mappings', 'datapath-type', 'lease-ttl', 'metrics-listen', 'status-interval', ...LOG_FLAGS],
-      booleans: ['gateway'],
+      booleans: ['gateway', 'no-tunnel-probe'],
     });
     if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
     const need = (name: string): string => {
@@ -99,6 +101,7 @@ export const controllerCommand: Command = {
       openflow: flagString(args, 'openflow'),
       l3Mode: l3Mode as L3Mode,
       gateway: args.flags.get('gateway') === true,
+      tunnelProbe: !args.flags.has('no-tunnel-probe'),
       bridgeMappings: parseMappings(flagString(args, 'bridge-mappings')),
       datapathType: flagString(args, 'datapath-type'),
       leaseTtlSeconds: ttl,

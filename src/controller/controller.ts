@@ -38,6 +38,7 @@ import type { ControllerObserver, ControllerProbe } from './probe.js';
 import { StatusPublisher } from './status-publisher.js';
 import { NorthSouth } from './north-south.js';
 import type { RouterZones } from '../pipeline/topology.js';
+import { probeTargets, TunnelProber } from './tunnel-probe.js';
 
 /** Largest reconcile batch sent as one pipelined bundle (see LocalController.send). */
 const PIPELINED_BUNDLE_MAX = 512;
@@ -92,6 +93,8 @@ export interface ControllerOptions {
   readonly statusIntervalMs?: number;
   /** Metrics endpoint named in the status record. */
   readonly metricsUrl?: string;
+  /** Keep every remote tunnel endpoint resolved in the switch (default true; see tunnel-probe.ts). */
+  readonly tunnelProbe?: boolean;
 }
 
 export interface ControllerStats {
@@ -164,6 +167,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private localnets: ReadonlyMap<string, number> = new Map();
   /** NAT zones of routers (see routerZonesFor). */
   private routerZones: ReadonlyMap<string, RouterZones> = new Map();
+  private readonly tunnelProber: TunnelProber | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     super();
@@ -188,6 +192,15 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         else this.northSouth?.onLearn(msg, networkKey);
       },
     });
+    if (opts.tunnelProbe !== false) {
+      this.tunnelProber = new TunnelProber({
+        chassis: opts.chassis,
+        send: (msg) => this.channel.send(msg),
+        connected: () => this.channel?.state === 'connected',
+        ofport: () => this.tunnelOfport[this.encap],
+        log: this.log,
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -224,6 +237,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const target = this.opts.openflow ?? defaultOpenflowTarget(this.opts.ovsdb, this.bridge);
     this.channel = OpenFlowChannel.connect(target, { echoIntervalMs: 2_000 });
     this.channel.on('connected', () => void this.onSwitchConnected());
+    this.channel.on('connected', () => this.tunnelProber?.restart());
     this.channel.on('disconnected', (reason) => {
       this.installed = undefined;
       this.log(`switch disconnected${reason ? `: ${reason.message}` : ''}`);
@@ -328,6 +342,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     this.stopped = true;
     this.northSouth?.stop();
     this.statusPublisher?.stop();
+    this.tunnelProber?.stop();
     this.channel?.close();
     await this.configWatch?.cancel();
     await this.cache?.close();
@@ -604,6 +619,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const revision = this.cache.revision();
     this.routerZones = this.routerZonesFor(ctZones);
     const snapshot = this.cache.snapshot();
+    this.tunnelProber?.setTargets(probeTargets(snapshot.chassis, this.opts.chassis, this.opts.tunnelIp));
     const next = buildLocalTopology(snapshot, {
       chassis: this.chassisInfo,
       plugged,
