@@ -55,7 +55,7 @@ describe('sandbox down after a crash', () => {
 
     const data = readState(dir) as SandboxData;
     const before = leftovers(data.tag, dir);
-    expect(before.netns.length).toBe(3);
+    expect(before.netns.length).toBe(4); // fabric, hv1, hv2, outside
     expect(before.pids.length).toBeGreaterThanOrEqual(5); // 2×ovsdb-server, 2×ovs-vswitchd, server
     const report = await teardown(dir);
     expect(report.errors).toEqual([]);
