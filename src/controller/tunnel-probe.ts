@@ -6,11 +6,11 @@
  * tnl/neigh/show`). When translating an output to a tunnel port finds no entry
  * (ofproto-dpif-xlate.c, native_tunnel_output), OVS sends an ARP request out of the underlay
  * bridge and DROPS the packet; the reply is snooped on its way to the bridge's local port and
- * fills the cache. So the first packet to every remote chassis was lost. Entries expire after
- * `tnl/neigh/aging` (15 min by default) unless a translation looks them up again (a lookup
- * refreshes the expiry); packets that only hit cached datapath flows do not look them up, so an
- * entry in steady use can still expire, and its next translation drops a packet again. A
- * restarted ovs-vswitchd starts with an empty cache.
+ * fills the cache. So the first packet to every remote chassis was lost. An entry expires
+ * `tnl/neigh/aging` (15 min by default) after it was last looked up (a lookup refreshes it).
+ * Seen on OVS 3.1 with the aging set to 3 s: steady traffic (a ping every 0.2 s) kept the entry;
+ * after 3 s idle it was gone and the next first packet was lost again; a packet-out like the
+ * probe below, once a second, kept it through 8 s idle. A restarted ovs-vswitchd starts empty.
  *
  * So the controller sends each remote chassis a probe: an OpenFlow packet-out into the tunnel
  * port with `tun_dst` = the remote tunnel IP. Translating it looks the endpoint up: a miss
