@@ -95,8 +95,8 @@ describe('sandbox: the outside world, chassis stop and start', () => {
     const st = cloud.state;
     const outside = `${st.tag}-outside`;
     const chassis = st.data.chassis;
-    // What OVS itself counts as received on br-ex's veth port: independent of the flows the
-    // controller puts on br-ex (it makes br-ex fail-mode secure and patches it to br-int).
+    // What OVS itself counts as received on br-ex's veth port: independent of whatever the
+    // controller does with br-ex (it patches it to br-int, and may program it).
     const rx = async (c: (typeof chassis)[number]): Promise<number> => {
       const out = await ofctl(c, 'dump-ports', EXTERNAL_BRIDGE, c.publicLink as string);
       return Number(/rx pkts=(\d+)/.exec(out)?.[1] ?? Number.NaN);
