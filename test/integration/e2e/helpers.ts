@@ -86,6 +86,8 @@ export interface Cloud {
 export interface CloudOptions {
   /** The controllers' L3 mode (default: the controller's default, proactive). */
   readonly l3Mode?: L3Mode;
+  /** Gateway chassis gw1..gwN beside hv1..hv3 (default none). */
+  readonly gateways?: number;
 }
 
 export async function startCloud(store: StoreKind, opts: CloudOptions = {}): Promise<Cloud> {
@@ -95,7 +97,14 @@ export async function startCloud(store: StoreKind, opts: CloudOptions = {}): Pro
   const scratch = path.join(root, 'scratch');
   let state: SandboxState;
   try {
-    state = await up({ dir, chassis: CHASSIS.length, apiPort: 0, store, ...(opts.l3Mode ? { l3Mode: opts.l3Mode } : {}) });
+    state = await up({
+      dir,
+      chassis: CHASSIS.length,
+      apiPort: 0,
+      store,
+      ...(opts.l3Mode ? { l3Mode: opts.l3Mode } : {}),
+      ...(opts.gateways ? { gateways: opts.gateways } : {}),
+    });
   } catch (err) {
     // `up` removed what it made; the scratch root is ours
     rmSync(root, { recursive: true, force: true });
