@@ -63,6 +63,7 @@ import { profile } from './lib/reactive-traffic.js';
 import { Api, log, machine, mib, pool, summarize, type ApiObject, type Summary } from './lib/bench-util.js';
 import { installSignalCleanup, runCleanups } from './lib/cleanup.js';
 import { printVsOvn, runVsOvn } from './lib/vs-ovn.js';
+import { printProfile, profilesIn, summarizeProfile } from './lib/cpu-profile-summary.js';
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -538,6 +539,12 @@ async function mainVsOvn(): Promise<void> {
       cpuProfDir: flag('cpu-prof'),
     });
     printVsOvn(vsOvn);
+    const profDir = flag('cpu-prof');
+    if (profDir) {
+      // Main threads only (CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile; thread 1 is tsx's loader).
+      console.log('\nWyvern controller CPU profiles (phase A: bulk + paced, then phase B: bulk):');
+      for (const f of profilesIn(profDir).filter((p) => path.basename(p).split('.')[4] === '0')) printProfile(summarizeProfile(f, 20));
+    }
     const loadAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
     console.log(`load average at the end: ${loadAfter.join(' ')}`);
     console.log(`RESULT ${JSON.stringify({ machine: { ...m, loadAverage, loadAverageEnd: loadAfter }, vsOvn })}`);

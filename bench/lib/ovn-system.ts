@@ -52,6 +52,7 @@ export async function ovnVersion(): Promise<string> {
 export class OvnSystem implements SystemUnderTest {
   readonly name = 'ovn' as const;
   private readonly marks = new Marks();
+  private readonly ofports = new Marks();
   private lsUuid: string[] = [];
   private dhcpUuid: string[] = [];
   private nextOfport = 10;
@@ -67,6 +68,9 @@ export class OvnSystem implements SystemUnderTest {
     private readonly daemonPids: Readonly<Record<string, number>>,
     private readonly scope: CleanupScope,
   ) {
+    vswitch.on('ofport', (name: string, ofport: number) => {
+      if (ofport > 0) this.ofports.mark(name, performance.now());
+    });
     vswitch.on('interface', (c: RowChange<InterfaceRow>) => {
       const ids = c.new?.external_ids;
       if (ids?.['ovn-installed'] === 'true' && ids['iface-id']) this.marks.mark(ids['iface-id'], performance.now());
@@ -228,6 +232,10 @@ export class OvnSystem implements SystemUnderTest {
 
   plug(vifs: readonly Vif[]): Promise<void> {
     return plug(this.vswitch, 'br-int', vifs);
+  }
+
+  ofportAt(vif: Vif): Promise<number> {
+    return this.ofports.when(vif.name);
   }
 
   installedAt(vif: Vif): Promise<number> {

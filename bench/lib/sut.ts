@@ -12,6 +12,9 @@ export interface SystemUnderTest {
   plug(vifs: readonly Vif[]): Promise<void>;
   /** performance.now() at which the port's flows were installed and acknowledged. */
   installedAt(vif: Vif): Promise<number>;
+  /** performance.now() at which ovs-vswitchd gave the interface its OpenFlow port (the benchmark's
+   *  own OVSDB connection sees it): what either controller has to wait for before it can act. */
+  ofportAt(vif: Vif): Promise<number>;
   /** OpenFlow flows in br-int (`ovs-ofctl dump-flows`). */
   flowCount(): Promise<number>;
   /** Process ids by role; `controller` is the per-chassis controller. */

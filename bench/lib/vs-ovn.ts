@@ -48,6 +48,8 @@ interface BulkResult {
   /** Of which: north-bound creates answered; plug transaction answered (seconds since start). */
   readonly createdS: number;
   readonly pluggedS: number;
+  /** The last interface got its OpenFlow port from ovs-vswitchd (seconds since start). */
+  readonly ofportsS: number;
   /** Installed-time percentiles of the ports, seconds since start. */
   readonly firstS: number;
   readonly medianS: number;
@@ -61,6 +63,8 @@ interface PacedResult {
   /** p50 of the north-bound create alone and of create + plug transaction. */
   readonly createP50Ms: number;
   readonly plugP50Ms: number;
+  /** p50 of create → ovs-vswitchd assigned the OpenFlow port. */
+  readonly ofportP50Ms: number;
 }
 
 interface ProcReport extends ProcStats {
@@ -114,12 +118,14 @@ async function bulk(s: SystemUnderTest, networks: number, perNet: number): Promi
   await s.plug(vifs);
   const tPlugged = performance.now();
   const times = await withTimeout(Promise.all(vifs.map((v) => s.installedAt(v))), BULK_TIMEOUT_MS, `${s.name}: ${vifs.length} ports installed`);
+  const ofports = await Promise.all(vifs.map((v) => s.ofportAt(v)));
   const sorted = times.map((t) => (t - t0) / 1000).sort((a, b) => a - b);
   return {
     ports: vifs.length,
     seconds: r2(sorted[sorted.length - 1]),
     createdS: r2((tCreated - t0) / 1000),
     pluggedS: r2((tPlugged - t0) / 1000),
+    ofportsS: r2((Math.max(...ofports) - t0) / 1000),
     firstS: r2(sorted[0]),
     medianS: r2(sorted[Math.floor(sorted.length / 2)]),
   };
@@ -129,6 +135,7 @@ async function paced(s: SystemUnderTest, networks: number, n: number): Promise<P
   const all: number[] = [];
   const created: number[] = [];
   const plugged: number[] = [];
+  const ofports: number[] = [];
   for (let k = 0; k < n; k++) {
     await new Promise((r) => setTimeout(r, 100));
     const t0 = performance.now();
@@ -138,9 +145,10 @@ async function paced(s: SystemUnderTest, networks: number, n: number): Promise<P
     plugged.push(performance.now() - t0);
     const t = await withTimeout(s.installedAt(vif), PORT_TIMEOUT_MS, `${s.name}: port ${vif.ifaceId} installed`);
     all.push(t - t0);
+    ofports.push((await withTimeout(s.ofportAt(vif), PORT_TIMEOUT_MS, `${vif.name} ofport`)) - t0);
   }
   const sum: Summary = summarize(all);
-  return { p50Ms: sum.p50, p99Ms: sum.p99, maxMs: sum.max, n: sum.n, createP50Ms: summarize(created).p50, plugP50Ms: summarize(plugged).p50 };
+  return { p50Ms: sum.p50, p99Ms: sum.p99, maxMs: sum.max, n: sum.n, createP50Ms: summarize(created).p50, plugP50Ms: summarize(plugged).p50, ofportP50Ms: summarize(ofports).p50 };
 }
 
 async function phaseA(sys: Sys, dir: string, o: VsOvnOptions): Promise<PhaseA> {
@@ -268,10 +276,14 @@ export function printVsOvn(r: VsOvnResult): void {
   row(`paced ${t.paced} ports, p99 ms`, r.paced.wyvern?.p99Ms, r.paced.ovn?.p99Ms, q?.pacedP99);
   row('paced: create answered p50 ms', r.paced.wyvern?.createP50Ms, r.paced.ovn?.createP50Ms);
   row('paced: create + plug answered p50 ms', r.paced.wyvern?.plugP50Ms, r.paced.ovn?.plugP50Ms);
+  row('paced: ofport assigned p50 ms', r.paced.wyvern?.ofportP50Ms, r.paced.ovn?.ofportP50Ms);
   row(`bulk ${t.ports} ports, s`, r.bulk500.wyvern?.seconds, r.bulk500.ovn?.seconds, q?.bulk500);
-  row(`  creates answered / plugged, s`, r.bulk500.wyvern?.createdS, r.bulk500.ovn?.createdS);
+  row(`  creates answered, s`, r.bulk500.wyvern?.createdS, r.bulk500.ovn?.createdS);
+  row(`  plug answered, s`, r.bulk500.wyvern?.pluggedS, r.bulk500.ovn?.pluggedS);
+  row(`  last ofport assigned, s`, r.bulk500.wyvern?.ofportsS, r.bulk500.ovn?.ofportsS);
   row(`bulk ${t.bulkPorts} ports, s`, r.bulk2000.wyvern?.seconds, r.bulk2000.ovn?.seconds, q?.bulk2000);
   row(`  creates answered, s`, r.bulk2000.wyvern?.createdS, r.bulk2000.ovn?.createdS);
+  row(`  last ofport assigned, s`, r.bulk2000.wyvern?.ofportsS, r.bulk2000.ovn?.ofportsS);
   row(`OpenFlow flows, ${t.ports} ports`, r.flows.wyvern ?? undefined, r.flows.ovn ?? undefined, q ? r2(1 / q.flows) : undefined);
   row(`OpenFlow flows, ${t.bulkPorts} ports`, r.flows2000.wyvern ?? undefined, r.flows2000.ovn ?? undefined);
   row(`controller RSS MiB (${t.ports}+${t.paced} ports)`, r.controller.wyvern?.a.rssMiB, r.controller.ovn?.a.rssMiB);

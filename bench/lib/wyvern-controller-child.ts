@@ -19,7 +19,20 @@ function send(m: ChildMessage): void {
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.WYVERN_BENCH_CONTROLLER ?? '{}') as ControllerOptions;
-  const ctrl = new LocalController({ ...cfg, log: (line) => process.stderr.write(`${line}\n`) });
+  const stamp = (): string => new Date().toISOString().slice(11, 23);
+  const say = (line: string): void => void process.stderr.write(`${stamp()} ${line}\n`);
+  // Timings of every bundle and sync pass go to the controller's log (WYVERN_BENCH_TRACE=1).
+  const trace = process.env.WYVERN_BENCH_TRACE === '1';
+  const ctrl = new LocalController({
+    ...cfg,
+    log: say,
+    observer: trace
+      ? {
+          bundle: (s, n, ok) => say(`bundle ${n} mods ${ok ? 'ok' : 'FAILED'} in ${(s * 1000).toFixed(1)} ms`),
+          sync: (s) => say(`sync pass ${(s * 1000).toFixed(1)} ms`),
+        }
+      : undefined,
+  });
   ctrl.on('error', (e) => send({ type: 'error', message: e.message }));
   let last = ctrl.lastSent;
   ctrl.on('synced', () => {

@@ -59,6 +59,7 @@ async function startServer(dir: string, scope: CleanupScope): Promise<{ proc: Ch
 export class WyvernSystem implements SystemUnderTest {
   readonly name = 'wyvern' as const;
   private readonly marks = new Marks();
+  private readonly ofports = new Marks();
   private readonly ofportIface = new Map<number, string>();
   private nets: ApiObject[] = [];
   private nextOfport = 10;
@@ -74,6 +75,9 @@ export class WyvernSystem implements SystemUnderTest {
     private readonly vswitch: Vswitch,
     private readonly scope: CleanupScope,
   ) {
+    vswitch.on('ofport', (name: string, ofport: number) => {
+      if (ofport > 0) this.ofports.mark(name, performance.now());
+    });
     ctrl.on('message', (m: { type: string; at?: number; ofports?: number[]; mods?: number; message?: string }) => {
       if (m.type === 'acked') {
         const t = m.at! - performance.timeOrigin;
@@ -159,6 +163,10 @@ export class WyvernSystem implements SystemUnderTest {
 
   plug(vifs: readonly Vif[]): Promise<void> {
     return plug(this.vswitch, 'br-int', vifs);
+  }
+
+  ofportAt(vif: Vif): Promise<number> {
+    return this.ofports.when(vif.name);
   }
 
   installedAt(vif: Vif): Promise<number> {
