@@ -51,6 +51,7 @@ export async function ovnVersion(): Promise<string> {
 
 export class OvnSystem implements SystemUnderTest {
   readonly name = 'ovn' as const;
+  readonly switchLost = 0;
   private readonly marks = new Marks();
   private readonly ofports = new Marks();
   private lsUuid: string[] = [];

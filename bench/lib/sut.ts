@@ -19,6 +19,8 @@ export interface SystemUnderTest {
   flowCount(): Promise<number>;
   /** Process ids by role; `controller` is the per-chassis controller. */
   pids(): Readonly<Record<string, number>>;
+  /** Times the controller lost its OpenFlow connection to ovs-vswitchd (Wyvern; OVN: 0). */
+  readonly switchLost: number;
   stop(): Promise<void>;
 }
 

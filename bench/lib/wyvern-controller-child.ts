@@ -11,7 +11,7 @@
  */
 import { LocalController, type ControllerOptions } from '../../src/controller/controller.js';
 
-type ChildMessage = { type: 'ready' } | { type: 'acked'; at: number; ofports: number[]; mods: number } | { type: 'error'; message: string };
+type ChildMessage = { type: 'ready' } | { type: 'switch-lost'; reason: string } | { type: 'acked'; at: number; ofports: number[]; mods: number } | { type: 'error'; message: string };
 
 function send(m: ChildMessage): void {
   process.send?.(m);
@@ -20,7 +20,11 @@ function send(m: ChildMessage): void {
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.WYVERN_BENCH_CONTROLLER ?? '{}') as ControllerOptions;
   const stamp = (): string => new Date().toISOString().slice(11, 23);
-  const say = (line: string): void => void process.stderr.write(`${stamp()} ${line}\n`);
+  const say = (line: string): void => {
+    process.stderr.write(`${stamp()} ${line}\n`);
+    // The parent counts lost switch connections (a bundle cut short is sent again in full).
+    if (line.startsWith('switch disconnected')) send({ type: 'switch-lost', reason: line });
+  };
   // Timings of every bundle and sync pass go to the controller's log (WYVERN_BENCH_TRACE=1).
   const trace = process.env.WYVERN_BENCH_TRACE === '1';
   const ctrl = new LocalController({

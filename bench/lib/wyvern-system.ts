@@ -66,6 +66,8 @@ export class WyvernSystem implements SystemUnderTest {
   /** Batches the controller had acknowledged, and flow/group mods in them. */
   batches = 0;
   mods = 0;
+  /** Times the controller lost its OpenFlow connection to ovs-vswitchd. */
+  switchLost = 0;
 
   private constructor(
     private readonly api: Api,
@@ -87,7 +89,8 @@ export class WyvernSystem implements SystemUnderTest {
           const id = this.ofportIface.get(o);
           if (id) this.marks.mark(id, t);
         }
-      } else if (m.type === 'error') process.stderr.write(`wyvern controller: ${m.message}\n`);
+      } else if (m.type === 'switch-lost') this.switchLost++;
+      else if (m.type === 'error') process.stderr.write(`wyvern controller: ${m.message}\n`);
     });
   }
 
