@@ -359,6 +359,11 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
       if (this.socket !== sock) return;
       if (this.heardFromPeer) {
         this.silentIntervals = 0;
+      } else if (this.requests.size > 0) {
+        // The peer owes us a reply and may be busy with our own work: ovs-vswitchd answers
+        // nothing while it commits a large bundle (60,000 flows: 7–8 s on a loaded 2-core VM),
+        // and dropping it then discards the bundle, which is sent again in full (a livelock
+        // seen in bench:convergence --vs-ovn). Each request's own timeout bounds this wait.
       } else if (++this.silentIntervals >= this.opts.echoMisses) {
         this.drop(sock, new PeerDeadError(this.silentIntervals));
         return;
