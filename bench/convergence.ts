@@ -36,6 +36,7 @@
  *                         1 router × 20 networks; 500 ports at once, 100 paced, 2,000 at once
  *     --networks N (20) --ports-per-network P (25) --paced K (100) --bulk-ports-per-network B (100)
  *     --skip-ovn          Wyvern alone (also what happens when OVN is not installed)
+ *     --no-security       ports without port security or security groups, in both systems
  *     --cpu-prof DIR      keep a V8 CPU profile of the Wyvern controller process in DIR
  * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
@@ -536,6 +537,7 @@ async function mainVsOvn(): Promise<void> {
       paced: Number(flag('paced') ?? 100),
       bulkPortsPerNetwork: Number(flag('bulk-ports-per-network') ?? 100),
       skipOvn: process.argv.includes('--skip-ovn'),
+      security: !process.argv.includes('--no-security'),
       cpuProfDir: flag('cpu-prof'),
     });
     printVsOvn(vsOvn);

@@ -52,6 +52,7 @@ export async function ovnVersion(): Promise<string> {
 export class OvnSystem implements SystemUnderTest {
   readonly name = 'ovn' as const;
   readonly switchLost = 0;
+  private security = true;
   private readonly marks = new Marks();
   private readonly ofports = new Marks();
   private lsUuid: string[] = [];
@@ -78,10 +79,13 @@ export class OvnSystem implements SystemUnderTest {
     });
   }
 
-  static async start(dir: string): Promise<OvnSystem> {
+  /** With `security` false: no port security, no security group (no Port_Group, no ACL). */
+  static async start(dir: string, opts: { security?: boolean } = {}): Promise<OvnSystem> {
     const scope = new CleanupScope();
     try {
-      return await OvnSystem.startIn(dir, scope);
+      const sys = await OvnSystem.startIn(dir, scope);
+      sys.security = opts.security ?? true;
+      return sys;
     } catch (err) {
       await scope.run();
       throw err;
@@ -173,7 +177,7 @@ export class OvnSystem implements SystemUnderTest {
       uuidName: name,
       row: { direction, priority, match, action },
     });
-    ops.push(
+    if (this.security) ops.push(
       acl('a1', 'from-lport', 1002, 'inport == @pg_default && ip4', 'allow-related'),
       acl('a2', 'from-lport', 1002, 'inport == @pg_default && ip6', 'allow-related'),
       acl('a3', 'to-lport', 1002, 'outport == @pg_default && ip4 && ip4.src == $pg_default_ip4', 'allow-related'),
@@ -210,7 +214,7 @@ export class OvnSystem implements SystemUnderTest {
           row: {
             name: id,
             addresses: [`${mac} ${ip}`],
-            port_security: [`${mac} ${ip}`],
+            ...(this.security ? { port_security: [`${mac} ${ip}`] } : {}),
             options: { 'requested-chassis': CHASSIS },
             dhcpv4_options: uuid(this.dhcpUuid[net]),
             external_ids: { 'neutron:device_owner': 'compute:nova', 'neutron:cidrs': `${ip}/24` },
@@ -223,7 +227,7 @@ export class OvnSystem implements SystemUnderTest {
       for (const [net, ls] of byNet) {
         ops.push({ op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', uuid(this.lsUuid[net])]], mutations: [['ports', 'insert', ls.map(namedUuid)]] });
       }
-      for (const pg of ['pg_default', 'neutron_pg_drop']) {
+      for (const pg of this.security ? ['pg_default', 'neutron_pg_drop'] : []) {
         ops.push({ op: 'mutate', table: 'Port_Group', where: [['name', '==', pg]], mutations: [['ports', 'insert', names.map(namedUuid)]] });
       }
       await this.nb.transact('OVN_Northbound', ops);

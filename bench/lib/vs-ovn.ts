@@ -36,6 +36,8 @@ export interface VsOvnOptions {
   readonly paced: number;
   readonly bulkPortsPerNetwork: number;
   readonly skipOvn: boolean;
+  /** false: ports without port security or security groups, in both systems. */
+  readonly security: boolean;
   /** Keep a CPU profile of the Wyvern controller (node --cpu-prof) in this directory. */
   readonly cpuProfDir?: string;
 }
@@ -99,7 +101,7 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function startSystem(sys: Sys, dir: string, o: VsOvnOptions): Promise<SystemUnderTest> {
-  return sys === 'wyvern' ? WyvernSystem.start(dir, { cpuProfDir: o.cpuProfDir }) : OvnSystem.start(dir);
+  return sys === 'wyvern' ? WyvernSystem.start(dir, { cpuProfDir: o.cpuProfDir, security: o.security }) : OvnSystem.start(dir, { security: o.security });
 }
 
 function snapshot(s: SystemUnderTest): Record<string, ProcStats> {
@@ -217,7 +219,7 @@ async function phaseB(sys: Sys, dir: string, o: VsOvnOptions): Promise<PhaseB> {
 export interface VsOvnResult {
   readonly ovn: string | null;
   readonly ovnMissing: string | null;
-  readonly topology: { routers: 1; networks: number; ports: number; bulkPorts: number; paced: number };
+  readonly topology: { routers: 1; networks: number; ports: number; bulkPorts: number; paced: number; securityGroups: boolean };
   readonly paced: Record<Sys, PacedResult | null>;
   readonly bulk500: Record<Sys, BulkResult | null>;
   readonly bulk2000: Record<Sys, BulkResult | null>;
@@ -276,7 +278,7 @@ export async function runVsOvn(o: VsOvnOptions): Promise<VsOvnResult> {
   return {
     ovn: version,
     ovnMissing: missing,
-    topology: { routers: 1, networks: o.networks, ports: o.networks * o.portsPerNetwork, bulkPorts: o.networks * o.bulkPortsPerNetwork, paced: o.paced },
+    topology: { routers: 1, networks: o.networks, ports: o.networks * o.portsPerNetwork, bulkPorts: o.networks * o.bulkPortsPerNetwork, paced: o.paced, securityGroups: o.security },
     paced: pick((x) => x.paced),
     bulk500: pick((x) => x.bulk),
     bulk2000: pick((_, y) => y.bulk),
@@ -294,7 +296,7 @@ export async function runVsOvn(o: VsOvnOptions): Promise<VsOvnResult> {
 export function printVsOvn(r: VsOvnResult): void {
   const pad = (s: string | number | null | undefined, n: number): string => String(s ?? '—').padStart(n);
   const t = r.topology;
-  console.log(`\nWyvern vs OVN (${r.ovn ?? `OVN missing: ${r.ovnMissing}`}): 1 router × ${t.networks} networks; one chassis, dummy datapath`);
+  console.log(`\nWyvern vs OVN (${r.ovn ?? `OVN missing: ${r.ovnMissing}`}): 1 router × ${t.networks} networks; ${t.securityGroups ? 'default security group + port security' : 'no port security, no security groups'}; one chassis, dummy datapath`);
   console.log(`${'measure'.padEnd(40)} ${pad('wyvern', 10)} ${pad('ovn', 10)} ${pad('ovn/wyv', 8)}`);
   const row = (name: string, wv: number | undefined, ov: number | undefined, ratio?: number): void =>
     console.log(`${name.padEnd(40)} ${pad(wv, 10)} ${pad(ov, 10)} ${pad(ratio, 8)}`);

@@ -28,6 +28,8 @@ const CHASSIS = 'hv1';
 export interface WyvernOptions {
   /** Write a V8 CPU profile of the controller process into this directory (node --cpu-prof). */
   readonly cpuProfDir?: string;
+  /** false: ports with port_security_enabled false (no security group, no port security). */
+  readonly security?: boolean;
 }
 
 async function startServer(dir: string, scope: CleanupScope): Promise<{ proc: ChildProcess; url: string }> {
@@ -68,6 +70,7 @@ export class WyvernSystem implements SystemUnderTest {
   mods = 0;
   /** Times the controller lost its OpenFlow connection to ovs-vswitchd. */
   switchLost = 0;
+  private security = true;
 
   private constructor(
     private readonly api: Api,
@@ -97,7 +100,9 @@ export class WyvernSystem implements SystemUnderTest {
   static async start(dir: string, opts: WyvernOptions = {}): Promise<WyvernSystem> {
     const scope = new CleanupScope();
     try {
-      return await WyvernSystem.startIn(dir, opts, scope);
+      const sys = await WyvernSystem.startIn(dir, opts, scope);
+      sys.security = opts.security ?? true;
+      return sys;
     } catch (err) {
       await scope.run();
       throw err;
@@ -153,6 +158,7 @@ export class WyvernSystem implements SystemUnderTest {
       'binding:host_id': CHASSIS,
       device_owner: 'compute:nova',
       device_id: randomUUID(),
+      ...(this.security ? {} : { port_security_enabled: false }),
     });
     const made: ApiObject[] = [];
     if (networks.length === 1) made.push(await this.api.create('port', body(networks[0])));
