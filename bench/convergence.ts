@@ -32,6 +32,12 @@
  *   --load-timeout-s T    give up waiting for an initial load after T s (default 900)
  *   --sample-budget-s B   stop sampling a scale size after B s (default 180; fewer samples then)
  *   --profile             CPU profile of the scale mode's samples phase: the hottest functions
+ *   --vs-ovn              instead: Wyvern and OVN side by side (bench/lib/vs-ovn.ts), one chassis,
+ *                         1 router × 20 networks; 500 ports at once, 100 paced, 2,000 at once
+ *     --networks N (20) --ports-per-network P (25) --paced K (100) --bulk-ports-per-network B (100)
+ *     --skip-ovn          Wyvern alone (also what happens when OVN is not installed)
+ *     --no-security       ports without port security or security groups, in both systems
+ *     --cpu-prof DIR      keep a V8 CPU profile of the Wyvern controller process in DIR
  * The process re-executes itself with a 16 GiB heap limit (1,000 controllers in one process).
  * Output: machine, a table, and last line `RESULT {json}`.
  * At 1,000 chassis the initial load takes about 3 minutes (20,000 port creates and bindings).
@@ -56,6 +62,9 @@ import { FakeSwitchDb } from '../src/testing/fake-switch-db.js';
 import { AckTracker, withTimeout } from './lib/ack-tracker.js';
 import { profile } from './lib/reactive-traffic.js';
 import { Api, log, machine, mib, pool, summarize, type ApiObject, type Summary } from './lib/bench-util.js';
+import { installSignalCleanup, runCleanups } from './lib/cleanup.js';
+import { printVsOvn, runVsOvn } from './lib/vs-ovn.js';
+import { printProfile, profilesIn, summarizeProfile } from './lib/cpu-profile-summary.js';
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -80,6 +89,7 @@ const SAMPLES = Number(flag('samples') ?? (QUICK ? 10 : 50));
 const LOAD_TIMEOUT_MS = Number(flag('load-timeout-s') ?? 900) * 1000;
 const SAMPLE_BUDGET_MS = Number(flag('sample-budget-s') ?? 180) * 1000;
 const PORT_TIMEOUT_MS = 120_000;
+const VS_OVN = process.argv.includes('--vs-ovn');
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -514,7 +524,39 @@ function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
 }
 
+async function mainVsOvn(): Promise<void> {
+  const m = machine();
+  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}; load ${loadAverage.join(' ')}`);
+  console.log('note: shared machine; each system runs alone (its own processes and ovs-vswitchd), one after the other.');
+  installSignalCleanup(log);
+  try {
+    const vsOvn = await runVsOvn({
+      networks: Number(flag('networks') ?? 20),
+      portsPerNetwork: Number(flag('ports-per-network') ?? 25),
+      paced: Number(flag('paced') ?? 100),
+      bulkPortsPerNetwork: Number(flag('bulk-ports-per-network') ?? 100),
+      skipOvn: process.argv.includes('--skip-ovn'),
+      security: !process.argv.includes('--no-security'),
+      cpuProfDir: flag('cpu-prof'),
+    });
+    printVsOvn(vsOvn);
+    const profDir = flag('cpu-prof');
+    if (profDir) {
+      // Main threads only (CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile; thread 1 is tsx's loader).
+      console.log('\nWyvern controller CPU profiles (phase A: bulk + paced, then phase B: bulk):');
+      for (const f of profilesIn(profDir).filter((p) => path.basename(p).split('.')[4] === '0')) printProfile(summarizeProfile(f, 20));
+    }
+    const loadAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
+    console.log(`load average at the end: ${loadAfter.join(' ')}`);
+    console.log(`RESULT ${JSON.stringify({ machine: { ...m, loadAverage, loadAverageEnd: loadAfter }, vsOvn })}`);
+  } finally {
+    await runCleanups(log);
+  }
+}
+
 async function main(): Promise<void> {
+  if (VS_OVN) return mainVsOvn();
   const m = machine();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`);
   console.log('note: shared machine; controllers, API and store run in this one process — numbers are noisy.');

@@ -29,6 +29,8 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
   private readonly queue: SendQueue;
   private echoTimer: NodeJS.Timeout | undefined;
   private silentIntervals = 0;
+  /** Silent intervals while the peer was busy with our requests or data (see startEcho). */
+  private busyIntervals = 0;
   private heardFromPeer = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -354,11 +356,23 @@ export class OpenFlowChannel extends EventEmitter<OpenFlowChannelEvents> {
   private startEcho(sock: net.Socket): void {
     if (this.opts.echoIntervalMs <= 0) return;
     this.silentIntervals = 0;
+    this.busyIntervals = 0;
     this.heardFromPeer = false;
     this.echoTimer = setInterval(() => {
       if (this.socket !== sock) return;
       if (this.heardFromPeer) {
         this.silentIntervals = 0;
+        this.busyIntervals = 0;
+      } else if (this.requests.size > 0 || sock.writableLength > 0) {
+        // The peer owes us a reply, or has not read all we sent: it may be busy with our own
+        // work. ovs-vswitchd answers nothing while it takes in and commits a large bundle
+        // (60,000 flows: several seconds on a loaded 2-core VM); dropping it then discards the
+        // bundle, which is sent again in full, forever (seen in bench:convergence --vs-ovn).
+        // Patience is bounded by the request timeout.
+        if (++this.busyIntervals * this.opts.echoIntervalMs >= this.opts.requestTimeoutMs) {
+          this.drop(sock, new PeerDeadError(this.busyIntervals));
+          return;
+        }
       } else if (++this.silentIntervals >= this.opts.echoMisses) {
         this.drop(sock, new PeerDeadError(this.silentIntervals));
         return;

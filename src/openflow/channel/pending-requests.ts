@@ -32,6 +32,11 @@ export class PendingRequests {
   private readonly byXid = new Map<number, Pending>();
   private readonly trackers = new Set<ErrorTracker>();
 
+  /** Requests still waiting for a reply. */
+  get size(): number {
+    return this.byXid.size;
+  }
+
   /** Wait for the reply to `xid` (rejects with RequestTimeoutError after `timeoutMs`, if > 0). */
   add(xid: number, type: string, timeoutMs: number, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
     const p: Pending = { xid, type, multipart: MULTIPART_REQUESTS.has(type), parts: [], resolve, reject, timer: undefined };

@@ -84,6 +84,20 @@ describe('OpenFlowChannel against a fake switch', () => {
     expect(reason).toBeInstanceOf(PeerDeadError);
   });
 
+  it('keeps a silent peer alive while it owes a reply (busy with our bundle), then declares it dead', async () => {
+    ch = OpenFlowChannel.connect(sw.target, { echoIntervalMs: 20, echoMisses: 2, reconnect: false });
+    const c = await handshake(sw);
+    await ch.ready();
+    const pending = ch.barrier(5_000);
+    const req = await c.reader.next(20);
+    await new Promise((r) => setTimeout(r, 200)); // 10 silent intervals, 5 × echoMisses
+    expect(ch.state).toBe('connected');
+    c.sock.write(ofp(21, req.readUInt32BE(4)));
+    await pending;
+    const [reason] = (await once(ch, 'disconnected')) as [Error];
+    expect(reason).toBeInstanceOf(PeerDeadError);
+  });
+
   it('keeps a peer that answers echoes alive', async () => {
     ch = OpenFlowChannel.connect(sw.target, { echoIntervalMs: 20, echoMisses: 2 });
     const c = await handshake(sw);
