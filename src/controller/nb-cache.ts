@@ -127,6 +127,11 @@ export class NbCache extends EventEmitter<NbCacheEvents> {
     );
     this.nbRevision = await this.store.revision();
     this.watches.push(this.watchNb(this.nbRevision + 1));
+    // A gateway chassis holds every router gateway port from the start (before any local port).
+    if (this.opts.gateway) {
+      await this.refreshInterest();
+      this.queueChange();
+    }
   }
 
   async close(): Promise<void> {

@@ -118,7 +118,8 @@ function loopback(b: FlowBuilder, net: NetworkInfo, ip: string, mac: string): vo
       { type: 'set_field', field: 'eth_dst', value: mac },
       setReg('reg14', LOCALNET_PORT_KEY),
       // OpenFlow never outputs to in_port: a VM talking to its own floating IP must get its answer.
-      { type: 'set_field', field: 'in_port', value: 0 },
+      // (OVS refuses set_field of in_port 0, but takes the same as a register load, as OVN does.)
+      { type: 'load', dst: { field: 'in_port', ofs: 0, nbits: 32 }, value: 0n },
       resubmitTo('l2_lookup'),
     ],
   });
