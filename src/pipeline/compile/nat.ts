@@ -182,7 +182,9 @@ function compileHostedGateway(b: FlowBuilder, ctx: CompileContext, view: RouterV
       b.flow('tunnel_in', {
         priority: PRIO_TUNNEL_IN_GATEWAY,
         match,
-        actions: [setNetwork(ext.key), { type: 'set_field', field: ROUTER_REG, value: rk }],
+        // metadata 0: it came from inside the router (l3_route drops what came from the
+        // external network back to it, by metadata); l3_nexthop sets the egress network.
+        actions: [setNetwork(0), { type: 'set_field', field: ROUTER_REG, value: rk }],
         goto: 'l3_route',
       });
     }

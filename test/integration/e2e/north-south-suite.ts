@@ -161,7 +161,8 @@ export function northSouthSuite(store: StoreKind): void {
       expect(await ask('a2', INTERNET)).toBe(fip);
       servers.push(await startWho([state.refresh().vms.find((v) => v.name === 'a2')!.netns], 9090));
       const r = await outside(state, ['python3', '-c', ASK_PY, fip, '9090']);
-      expect(r.stdout.trim()).toBe(INTERNET);
+      // The outside reaches the floating IP on-link, from its address on public.
+      expect(r.stdout.trim()).toBe(UPSTREAM);
       // The outside learned the floating IP at hv2's MAC.
       const neigh = (await outside(state, ['ip', 'neigh', 'show', fip])).stdout;
       expect(neigh).toContain(chassisMac('hv2'));
@@ -200,6 +201,9 @@ export function northSouthSuite(store: StoreKind): void {
       try {
         await eventually(() => err.includes('listening on'), 'tcpdump in the outside to listen', 10_000, 20);
         await eventually(() => pings(state, 'v1', vmIp(state, 'v2')), 'v1 (hv1) pings v2 (hv2) on VLAN 100', 20_000, 250);
+        // Unicast between them stays between their chassis' ports; a broadcast reaches the whole
+        // segment, the outside included, tagged.
+        await exec(state, 'v1', ['ping', '-n', '-b', '-c', '1', '-W', '1', '192.0.2.127']);
         await eventually(() => /vlan 100.*ICMP echo request/s.test(seen), `the outside to see the tagged echo; saw:\n${seen}`, 5_000, 50);
         // Control: the untagged external network is another segment (no route between them).
         expect(await pings(state, 'v1', UPSTREAM)).toBe(false);

@@ -132,6 +132,10 @@ describe('gateway chassis (hv2)', () => {
     expect(back).toEqual([
       expect.objectContaining({ port: GENEVE_OFPORT, packet: expect.objectContaining({ ipv4_dst: '10.1.0.12', tun_ipv4_dst: '192.168.0.1', eth_dst: mac(12) }) }),
     ]);
+    // A VM on hv1 without a floating IP reaching a floating IP (of a VM elsewhere) through the gateway.
+    const toFip = table.walk({ ...redirected, ipv4_dst: '203.0.113.77', tcp_src: 40100 }).outputs;
+    expect(toFip).toHaveLength(1);
+    expect(toFip[0].packet).toMatchObject({ ipv4_src: GW_IP, ipv4_dst: '203.0.113.77' });
     // Control: a new connection from the outside to the gateway address goes nowhere.
     expect(table.walk(fromOutside(GW_IP, GW_MAC, { tcp_dst: 40001, tcp_flags: TCP_FLAGS.syn })).outputs).toEqual([]);
   });
