@@ -1,5 +1,6 @@
 import { parseArgs, flagString, UsageError, type Command } from './command.js';
 import { LOG_FLAGS, LOG_USAGE, loggerFromArgs } from './log-flags.js';
+import { StoreError } from '../store/errors.js';
 import { LocalController, type L3Mode } from '../controller/controller.js';
 import type { Encap } from '../pipeline/topology.js';
 import { controllerMetrics } from '../metrics/controller-metrics.js';
@@ -7,6 +8,9 @@ import { serveMetrics, type MetricsServer } from '../metrics/http.js';
 import { createRegistry } from '../metrics/registry.js';
 import { parseListen } from './server.js';
 import { version } from './version.js';
+
+/** How long a starting controller keeps retrying an unreachable store before it gives up. */
+const START_RETRY_MS = 60_000;
 
 const usage = `usage: wyvern controller --chassis NAME --nb URL --ovsdb unix:PATH|tcp:IP:PORT --tunnel-ip IP
                          [--bridge br-int] [--encap geneve|vxlan] [--openflow unix:PATH|tcp:IP:PORT]
@@ -91,7 +95,7 @@ export const controllerCommand: Command = {
       metricsServer = await serveMetrics(registry, listenAt.host, listenAt.port);
       process.stdout.write(`metrics: ${metricsServer.url}\n`);
     }
-    const controller = new LocalController({
+    const make = (): LocalController => new LocalController({
       chassis: need('chassis'),
       nb: need('nb'),
       ovsdb: need('ovsdb'),
@@ -111,9 +115,24 @@ export const controllerCommand: Command = {
       statusIntervalMs: statusInterval * 1000,
       metricsUrl: metricsServer?.url,
     });
-    controller.on('error', (err) => logger.error({ err }, 'error'));
+    // The store may be briefly unreachable while the controller starts (a server restarting, an
+    // etcd hiccup): start over with backoff instead of exiting, for up to START_RETRY_MS.
+    let controller = make();
+    const startDeadline = Date.now() + START_RETRY_MS;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+      controller.on('error', (err) => logger.error({ err }, 'error'));
+      try {
+        await controller.start();
+        break;
+      } catch (err) {
+        if (!(err instanceof StoreError) || Date.now() + delay > startDeadline) throw err;
+        logger.warn({ err }, `start failed (${err.message}); retrying in ${delay} ms`);
+        await controller.stop().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, delay));
+        controller = make();
+      }
+    }
     metrics?.attach(() => controller.probe());
-    await controller.start();
     const s = controller.stats();
     process.stdout.write(`ready: chassis ${need('chassis')}, ${s.installedFlows} flows, ${s.localPorts} local ports\n`);
     await new Promise<void>((resolve) => {
