@@ -62,10 +62,13 @@ commands:
   vm list
       VMs and addresses (as in status).
   demo [--store sqlite|etcd] [--port PORT]
-      What 'npm run demo' runs: tear down a sandbox left in DIR, bring up 3 chassis, create
-      through the API networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and red (10.2.0.0/24:
-      hv1, hv3) joined by router r1, and green (10.3.0.0/24: hv2) on no router; print who
-      pings whom, and leave the cloud running.
+      What 'npm run demo' runs: tear down a sandbox left in DIR, bring up 3 chassis and gateway
+      chassis gw1, create through the API networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and
+      red (10.2.0.0/24: hv1, hv3) joined by router r1, and green (10.3.0.0/24: hv2) on no
+      router; the external network public (flat on physnet public, 203.0.113.0/24, upstream
+      203.0.113.1, pool .100-.200) as r1's gateway, and a floating IP for blue2; print who pings
+      whom, then each VM -> 192.0.2.10 and the outside -> the floating IP, and leave the cloud
+      running.
 
 options (every command):
   --dir DIR   sandbox directory (default ./${DEFAULT_SANDBOX_DIR}): state, logs, OVS databases and sockets
@@ -195,6 +198,11 @@ async function runDemoCommand(argv: readonly string[]): Promise<number> {
   out(`  ${w} sandbox vm exec ${first.name}${hint} -- ip addr`);
   out(`  ${w} sandbox vm exec ${first.name}${hint} -- ping -c 3 ${peer.ip}`);
   out(`  ${w} sandbox vm create mine --network blue --chassis hv2${hint}`);
+  const withFip = result.vms.find((v) => v.floatingIp);
+  if (withFip) {
+    out(`  ${w} sandbox vm exec ${first.name}${hint} -- ping -c 3 192.0.2.10      # the internet, through SNAT`);
+    out(`  ${w} sandbox outside exec${hint} -- ping -c 3 ${withFip.floatingIp}      # ${withFip.name}'s floating IP, from outside`);
+  }
   out(`  ${w} sandbox down${hint}      # remove everything the sandbox made`);
   if (!result.asExpected) {
     process.stderr.write('wyvern sandbox demo: the reachability matrix is not what the topology says (see the ! cells)\n');
