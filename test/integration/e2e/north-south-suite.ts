@@ -143,6 +143,12 @@ export function northSouthSuite(store: StoreKind): void {
       await eventually(() => pings(state, 'b1', INTERNET), 'b1 pings the internet host', 30_000, 250);
       expect(await ask('b1', INTERNET)).toBe(gwB);
       expect(gwA).not.toBe(gwB);
+      // The gateway ports are hosted by the gateway chassis and ACTIVE; so are the interfaces.
+      await eventually(async () => {
+        const { ports } = await admin<{ ports: { device_owner: string; status: string; 'binding:host_id': string }[] }>('GET', `/v2.0/ports?device_id=${ids.ra}`);
+        const gw = ports.find((p) => p.device_owner === 'network:router_gateway');
+        return gw?.['binding:host_id'] === 'gw1' && ports.length >= 3 && ports.every((p) => p.status === 'ACTIVE');
+      }, 'ra\'s gateway port on gw1 and every port of ra ACTIVE');
     }, 120_000);
 
     it('a floating IP makes a VM reachable from outside on its own chassis, and its own connections leave from it; status ACTIVE', async () => {

@@ -49,6 +49,23 @@ describe('floating IP on its VM chassis (hv1)', () => {
     expect(table.isOutput(reply, ofportOf(w, 'b1'), { ipv4_dst: '10.1.0.11', ipv4_src: OUTSIDE })).toBe(true);
   });
 
+  it('translates an ICMP error about a translated connection back to the VM (inner packet included)', () => {
+    const w = natWorld('hv2');
+    const { table } = switchFor(w.snapshot());
+    table.walk(vmToOutside(w, 'b1', { tcp_flags: TCP_FLAGS.syn }));
+    const error = (inner: string): PacketFields =>
+      fromOutside(FIP, HV1_MAC, {
+        ipv4_src: '203.0.113.1', ip_proto: 1, icmpv4_type: 11, icmpv4_code: 0, tcp_src: undefined, tcp_dst: undefined,
+        icmp_inner: { ipv4_src: inner, ipv4_dst: OUTSIDE, ip_proto: 6, tcp_src: 40000, tcp_dst: 80 },
+      });
+    const out = table.walk(error(FIP)).outputs;
+    expect(out).toEqual([
+      expect.objectContaining({ port: ofportOf(w, 'b1'), packet: expect.objectContaining({ ipv4_dst: '10.1.0.11', icmp_inner: expect.objectContaining({ ipv4_src: '10.1.0.11' }) }) }),
+    ]);
+    // Control: an error about a connection that never was reaches nobody.
+    expect(table.walk({ ...error(FIP), icmp_inner: { ipv4_src: FIP, ipv4_dst: OUTSIDE, ip_proto: 6, tcp_src: 40999, tcp_dst: 80 } }).outputs.filter((o) => o.port === ofportOf(w, 'b1'))).toEqual([]);
+  });
+
   it('lets the outside open a connection to the floating IP (DNAT), and the VM answers from it', () => {
     const w = natWorld('hv2');
     const { table } = switchFor(w.snapshot());
