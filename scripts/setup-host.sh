@@ -7,6 +7,7 @@ packages=(
   etcd-server etcd-client # the etcd store driver's tests
   python3-openstackclient # the real `openstack` CLI against our API
   iproute2 iputils-ping traceroute tcpdump ethtool iperf3
+  iptables               # NAT in the namespace router of bench:dataplane's north-south rows
   busybox                # udhcpc, the DHCP client inside sandbox VMs
   chromium               # the topology page's test (headless, driven by playwright-core)
 )

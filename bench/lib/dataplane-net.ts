@@ -23,9 +23,10 @@ export interface IperfResult {
   readonly retransmits: number;
 }
 
-/** One iperf3 TCP run from namespace `from` to `toIp` (a server must listen there). */
-export async function iperf(from: string, toIp: string, seconds: number): Promise<IperfResult> {
-  const out = await sh('iperf3', ['-c', toIp, '-t', String(seconds), '-J', '--connect-timeout', '3000'], from, (seconds + 30) * 1000);
+/** One iperf3 TCP run from namespace `from` (source address `bind` if given) to `toIp` (a server must listen there). */
+export async function iperf(from: string, toIp: string, seconds: number, bind?: string): Promise<IperfResult> {
+  const args = ['-c', toIp, '-t', String(seconds), '-J', '--connect-timeout', '3000', ...(bind ? ['-B', bind] : [])];
+  const out = await sh('iperf3', args, from, (seconds + 30) * 1000);
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
   return { gbps: Math.round(j.end.sum_received.bits_per_second / 1e7) / 100, retransmits: j.end.sum_sent.retransmits ?? 0 };
 }
@@ -61,7 +62,7 @@ export class PlainNet {
   }
 
   /** A veth `inner` (in `ns`) ↔ `outer` (port of br0), offload off on both ends, MTU set. */
-  private async plug(ns: string, inner: string, outer: string): Promise<void> {
+  async plug(ns: string, inner: string, outer: string): Promise<void> {
     await sh('ip', ['-n', ns, 'link', 'add', inner, 'type', 'veth', 'peer', 'name', outer, 'netns', this.ovsNs]);
     for (const [n, i] of [[ns, inner], [this.ovsNs, outer]] as const) {
       await sh('ip', ['-n', n, 'link', 'set', i, 'mtu', String(this.mtu), 'up']);
