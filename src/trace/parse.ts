@@ -35,12 +35,13 @@ export type TraceEvent =
   | { readonly type: 'bucket'; readonly bucket: number; readonly depth: number; readonly actions: TraceAction[] };
 
 export interface ParsedTrace {
-  /** The `Flow:` line (the packet as given). */
+  /** The first `Flow:` line (the packet as given, before any recirculation). */
   readonly flow: string;
   readonly bridge?: string;
   readonly steps: readonly TraceStep[];
   /** Steps and bucket boundaries in text order. */
   readonly events: readonly TraceEvent[];
+  /** The last `Final flow:` (after the last recirculation); `unchanged` when no action changed it. */
   readonly finalFlow?: string;
   readonly megaflow?: string;
   /** `Datapath actions:` text, e.g. `drop` or `set(...),2`. */
@@ -107,7 +108,8 @@ export function parseTrace(text: string): ParsedTrace {
   for (const raw of lines) {
     const line = raw.replace(/\s+$/, '');
     if (line.startsWith('Flow: ')) {
-      flow = line.slice('Flow: '.length);
+      // The packet as given; a recirculation (after ct()) prints its own `Flow:` later.
+      if (flow === '') flow = line.slice('Flow: '.length);
       continue;
     }
     if (line.startsWith('Final flow: ')) {
