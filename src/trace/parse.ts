@@ -90,6 +90,8 @@ export function parseTrace(text: string): ParsedTrace {
   const steps: TraceStep[] = [];
   const events: TraceEvent[] = [];
   let bucket: { n: number; depth: number } | undefined;
+  /** The bridge whose section the lines belong to (the first one is the trace's own). */
+  let section: string | undefined;
   // Action lines belong to the latest step or bucket whose actions sit at the same indentation
   // (after a nested resubmit returns, the outer step's remaining actions follow at its indent).
   const containers: { actions: TraceAction[]; indent?: number }[] = [];
@@ -115,6 +117,7 @@ export function parseTrace(text: string): ParsedTrace {
     if (line.startsWith('Final flow: ')) {
       finalFlow = line.slice('Final flow: '.length);
       containers.length = 0;
+      section = bridge;
       continue;
     }
     if (line.startsWith('Megaflow: ')) {
@@ -128,9 +131,17 @@ export function parseTrace(text: string): ParsedTrace {
     const b = /^bridge\("([^"]+)"\)$/.exec(line.trim());
     if (b) {
       bridge ??= b[1];
+      section = b[1];
       continue;
     }
     if (line.trim() === '' || /^-+$/.test(line.trim())) continue;
+    if (section !== bridge) {
+      // Another bridge the packet went on to (the underlay bridge of a native tunnel, a patch
+      // port's peer): its tables are not our pipeline; keep its lines as notes of the step that
+      // sent the packet there.
+      containers[containers.length - 1]?.actions.push({ text: `[${section}] ${line.trim()}`, kind: 'note' });
+      continue;
+    }
     let m = STEP_RE.exec(line);
     if (m) {
       const depth = indentDepth(m[1]);

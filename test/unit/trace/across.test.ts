@@ -138,3 +138,23 @@ describe('the story', () => {
     expect(j.hops[0].steps.find((s) => s.verdict)?.verdict).toMatch(/^allowed by security group default rule/);
   });
 });
+
+describe('a native tunnel (userspace datapath)', () => {
+  it('keeps the underlay bridge\'s lines as notes of the output step, not as pipeline steps', () => {
+    const text = fixture('native_tunnel_hv2.txt');
+    expect(text).toContain('bridge("br-phy")');
+    const t = parseTrace(text);
+    expect(t.bridge).toBe('br-int');
+    const out = t.steps[t.steps.length - 1];
+    expect(out.actions.map((a) => a.text).slice(-3)).toEqual(['[br-phy] 0. priority 0', '[br-phy] NORMAL', '[br-phy] -> forwarding to learned port']);
+    expect(t.steps.filter((s) => s.actions.some((a) => a.text.startsWith('[br-phy]')))).toEqual([out]);
+    const e = explainTrace(t);
+    expect(e.exits).toEqual([expect.objectContaining({ remoteIp: '198.51.100.13', tunId: '0xc', tunMetadata0: '0x7', portKey: 7 })]);
+    expect(e.summary).toBe('port #4 → network #5 → allowed by security group rule #4 → router #16 → network #12 → port #7 (tunnel to 198.51.100.13)');
+  });
+
+  it('finds the tunnel port and its local_ip in a netdev dpif/show', () => {
+    const ports = parseDpifShow(fixture('dpif_show_netdev.txt'));
+    expect(tunnelPortOf(ports, 'br-int', 'geneve')).toEqual(expect.objectContaining({ name: 'wyv-geneve', options: { key: 'flow', local_ip: '198.51.100.13', remote_ip: 'flow' } }));
+  });
+});
