@@ -90,8 +90,12 @@ export function parseTrace(text: string): ParsedTrace {
   const steps: TraceStep[] = [];
   const events: TraceEvent[] = [];
   let bucket: { n: number; depth: number } | undefined;
-  /** The bridge whose section the lines belong to (the first one is the trace's own). */
-  let section: string | undefined;
+  /**
+   * Another bridge's section the lines belong to (undefined: the trace's own bridge). It lasts
+   * while lines are indented at least as deep as its `bridge("…")` line (inside a group bucket it
+   * ends at the next bucket), up to `Final flow:`.
+   */
+  let section: { name: string; indent: number } | undefined;
   // Action lines belong to the latest step or bucket whose actions sit at the same indentation
   // (after a nested resubmit returns, the outer step's remaining actions follow at its indent).
   const containers: { actions: TraceAction[]; indent?: number }[] = [];
@@ -117,7 +121,7 @@ export function parseTrace(text: string): ParsedTrace {
     if (line.startsWith('Final flow: ')) {
       finalFlow = line.slice('Final flow: '.length);
       containers.length = 0;
-      section = bridge;
+      section = undefined;
       continue;
     }
     if (line.startsWith('Megaflow: ')) {
@@ -129,17 +133,19 @@ export function parseTrace(text: string): ParsedTrace {
       continue;
     }
     const b = /^bridge\("([^"]+)"\)$/.exec(line.trim());
+    const indent = line.length - line.trimStart().length;
     if (b) {
       bridge ??= b[1];
-      section = b[1];
+      section = b[1] === bridge ? undefined : { name: b[1], indent };
       continue;
     }
     if (line.trim() === '' || /^-+$/.test(line.trim())) continue;
-    if (section !== bridge) {
+    if (section && indent < section.indent) section = undefined;
+    if (section) {
       // Another bridge the packet went on to (the underlay bridge of a native tunnel, a patch
       // port's peer): its tables are not our pipeline; keep its lines as notes of the step that
       // sent the packet there.
-      containers[containers.length - 1]?.actions.push({ text: `[${section}] ${line.trim()}`, kind: 'note' });
+      containers[containers.length - 1]?.actions.push({ text: `[${section.name}] ${line.trim()}`, kind: 'note' });
       continue;
     }
     let m = STEP_RE.exec(line);

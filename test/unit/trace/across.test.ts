@@ -153,6 +153,18 @@ describe('a native tunnel (userspace datapath)', () => {
     expect(e.summary).toBe('port #4 → network #5 → allowed by security group rule #4 → router #16 → network #12 → port #7 (tunnel to 198.51.100.13)');
   });
 
+  it('ends an underlay section inside a flood bucket at the next bucket: one exit per remote chassis', () => {
+    const t = parseTrace(fixture('native_flood_hv2.txt'));
+    const buckets = t.events.filter((e) => e.type === 'bucket');
+    expect(buckets.map((b) => b.actions.filter((a) => a.kind === 'set_field' && a.field === 'tun_dst').map((a) => a.value))).toEqual([[], ['198.51.100.11'], ['198.51.100.13']]);
+    const e = explainTrace(t);
+    expect(e.exits.map((x) => [x.remoteIp, x.tunId, x.tunMetadata0, x.portKey])).toEqual([
+      ['198.51.100.11', '0x5', '0', 0],
+      ['198.51.100.13', '0x5', '0', 0],
+    ]);
+    expect(e.summary).toBe('port #4 → network #5 → { port #4 (skipped: input port), tunnel to 198.51.100.11 (flood), tunnel to 198.51.100.13 (flood) }');
+  });
+
   it('finds the tunnel port and its local_ip in a netdev dpif/show', () => {
     const ports = parseDpifShow(fixture('dpif_show_netdev.txt'));
     expect(tunnelPortOf(ports, 'br-int', 'geneve')).toEqual(expect.objectContaining({ name: 'wyv-geneve', options: { key: 'flow', local_ip: '198.51.100.13', remote_ip: 'flow' } }));
