@@ -16,12 +16,13 @@ import { startOvs, type OvsInstance } from '../../../src/ovs/daemons.js';
 import { NeutronApi } from '../../../src/server/app.js';
 import { createStoreHttpHandler } from '../../../src/store/http-service.js';
 import { MemoryStore } from '../../../src/store/memory.js';
+import { PORTS } from '../../../src/model/collections.js';
 import { NeutronClient, waitFor } from '../../support/neutron-client.js';
 
 const TUNNEL = { hv1: '198.51.100.11', hv2: '198.51.100.12' } as const;
 type Port = Record<string, unknown> & { id: string };
 
-describe('wyvern trace across chassis on real Open vSwitch', () => {
+describe.each(['geneve', 'vxlan'] as const)('wyvern trace across chassis on real Open vSwitch (%s)', (encap) => {
   let dir: string;
   const ovs: Record<string, OvsInstance> = {};
   const controllers: LocalController[] = [];
@@ -40,7 +41,7 @@ describe('wyvern trace across chassis on real Open vSwitch', () => {
     const api = new NeutronClient(url);
     for (const name of ['hv1', 'hv2'] as const) {
       ovs[name] = await startOvs({ dir: path.join(dir, name), dummy: true });
-      const c = new LocalController({ chassis: name, nb: 'memory:', store, ovsdb: ovs[name].dbTarget, tunnelIp: TUNNEL[name], datapathType: 'dummy' });
+      const c = new LocalController({ chassis: name, nb: 'memory:', store, ovsdb: ovs[name].dbTarget, tunnelIp: TUNNEL[name], datapathType: 'dummy', encap });
       controllers.push(c);
       await c.start();
     }
@@ -96,7 +97,17 @@ describe('wyvern trace across chassis on real Open vSwitch', () => {
     // as tun_id, vm3's port key in the Geneve option, and the headers hv1's router rewrote.
     const exit = r.hops[0].explanation.exits[0];
     expect(r.hops[1].from).toEqual({ hop: 0, exit: 0 });
-    expect(r.hops[1].flow).toContain(`in_port=wyv-geneve,tun_id=${exit.tunId},tun_src=${TUNNEL.hv1},tun_dst=${TUNNEL.hv2},tun_metadata0=${exit.tunMetadata0}`);
+    // Geneve: tun_id = the network key, the port key in the option; VXLAN: the port key is the VNI.
+    const vm3Key = (JSON.parse(String((await store.get(`${PORTS.prefix}${vm3.id}`))?.value)) as { key: number }).key;
+    expect(exit.portKey).toBe(vm3Key);
+    if (encap === 'geneve') {
+      expect(exit.tunMetadata0).toBe(`0x${exit.portKey.toString(16)}`);
+      expect(r.hops[1].flow).toContain(`in_port=wyv-geneve,tun_id=${exit.tunId},tun_src=${TUNNEL.hv1},tun_dst=${TUNNEL.hv2},tun_metadata0=${exit.tunMetadata0}`);
+    } else {
+      expect(exit.tunMetadata0).toBeUndefined();
+      expect(exit.tunId).toBe(`0x${exit.portKey.toString(16)}`);
+      expect(r.hops[1].flow).toMatch(new RegExp(`in_port=wyv-vxlan,tun_id=${exit.tunId},tun_src=${TUNNEL.hv1},tun_dst=${TUNNEL.hv2}$`));
+    }
     expect(r.hops[1].flow).toMatch(/nw_ttl=63/);
     expect(r.hops[1].flow).not.toContain(`dl_dst=${mac(gw)}`);
     expect(r.hops[1].flow).toContain(`dl_dst=${mac(vm3)}`);
