@@ -241,7 +241,7 @@ export function storyJson(t: CrossTrace, story: Story): unknown {
         destinations: e.destinations,
         dropped: e.dropped,
         ...(e.datapathActions !== undefined ? { datapath_actions: e.datapathActions } : {}),
-        steps: e.steps,
+        steps: e.steps.map(({ noMatch, ...step }) => ({ ...step, no_match: noMatch })),
         exits: e.exits.map((x, k) => {
           const child = childOf.get(`${i}/${k}`);
           const u = t.unfollowed.find((y) => y.hop === i && y.exit === k);
