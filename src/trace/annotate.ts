@@ -179,8 +179,19 @@ export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId =
   }
 }
 
-export function stageLabel(table: number): string {
-  return stageOfTable(table)?.name ?? `table ${table}`;
+/**
+ * The pipeline's stage names in table order, when a trace was taken with another layout than the
+ * running code's (a captured fixture: stages added since renumber the tables). Default: the
+ * registry (`stages.ts`).
+ */
+export type StageLayout = readonly string[];
+
+function stageNameOf(table: number, layout?: StageLayout): string | undefined {
+  return layout ? layout[table] : stageOfTable(table)?.name;
+}
+
+export function stageLabel(table: number, layout?: StageLayout): string {
+  return stageNameOf(table, layout) ?? `table ${table}`;
 }
 
 function num(value: string | undefined): number | undefined {
@@ -191,7 +202,7 @@ function num(value: string | undefined): number | undefined {
 }
 
 /** A short explanation of one action, or undefined when the action speaks for itself. */
-export function explainAction(names: TraceNames, a: TraceAction): string | undefined {
+export function explainAction(names: TraceNames, a: TraceAction, layout?: StageLayout): string | undefined {
   if (a.kind === 'set_field') {
     const n = num(a.value);
     if (n === undefined) return undefined;
@@ -202,10 +213,10 @@ export function explainAction(names: TraceNames, a: TraceAction): string | undef
     if (a.field === 'reg13') return routerLabel(names, n);
     return undefined;
   }
-  if (a.kind === 'goto_table') return stageLabel(Number(a.value));
+  if (a.kind === 'goto_table') return stageLabel(Number(a.value), layout);
   if (a.kind === 'resubmit') {
     const t = num(a.value?.split(',')[1]);
-    return t === undefined ? undefined : stageLabel(t);
+    return t === undefined ? undefined : stageLabel(t, layout);
   }
   if (a.kind === 'group') {
     const g = decodeGroupId(Number(a.value));
@@ -280,7 +291,7 @@ interface RegState {
   tunMetadata0?: string;
 }
 
-export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): Explanation {
+export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES, layout?: StageLayout): Explanation {
   const lines: string[] = [];
   const hops: string[] = [];
   const destinations: string[] = [];
@@ -298,7 +309,7 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
     const sets = new Map<string, number>();
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
-      const why = explainAction(names, a);
+      const why = explainAction(names, a, layout);
       lines.push(`${indent}    ${a.text}${why ? `  (${why})` : ''}`);
       explained?.push(why ? { text: a.text, explanation: why } : { text: a.text });
       if (a.kind === 'set_field' && a.field) {
@@ -351,20 +362,20 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
     const indent = '  '.repeat(step.depth);
     const owner = step.cookie === undefined ? undefined : decodeCookie(step.cookie);
     const head = step.noMatch
-      ? `${indent}[${step.table}] ${stageLabel(step.table)}: no flow matched`
-      : `${indent}[${step.table}] ${stageLabel(step.table)}: ${ownerLabel(names, owner, true)} — ${step.match || '(any)'}, priority ${step.priority}`;
+      ? `${indent}[${step.table}] ${stageLabel(step.table, layout)}: no flow matched`
+      : `${indent}[${step.table}] ${stageLabel(step.table, layout)}: ${ownerLabel(names, owner, true)} — ${step.match || '(any)'}, priority ${step.priority}`;
     lines.push(head);
-    if (stageOfTable(step.table)?.name === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
+    if (stageNameOf(step.table, layout) === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
     const explained: { text: string; explanation?: string }[] = [];
     const sets = doActions(step.actions, indent, explained);
-    const acl = aclHop(names, stageOfTable(step.table)?.name, step, owner);
+    const acl = aclHop(names, stageNameOf(step.table, layout), step, owner);
     if (acl) {
       lines.push(`${indent}    → ${acl}`);
       push(acl);
     }
     steps.push({
       table: step.table,
-      stage: stageLabel(step.table),
+      stage: stageLabel(step.table, layout),
       depth: step.depth,
       ...(step.bucket !== undefined ? { bucket: step.bucket } : {}),
       ...(step.noMatch ? {} : { owner: owner ? { kind: owner.kind, key: owner.key, label: ownerLabel(names, owner, true) } : { kind: 'foreign', key: 0, label: 'foreign flow' } }),
@@ -386,9 +397,9 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
   const dropped = trace.datapathActions === 'drop' || delivered.length === 0;
   let end: string;
   if (dropped && delivered.length === 0) {
-    const where = last ? stageLabel(last.table) : 'the first table';
+    const where = last ? stageLabel(last.table, layout) : 'the first table';
     const lastOwner = last?.cookie === undefined ? undefined : decodeCookie(last.cookie);
-    const acl = last ? aclDrop(names, stageOfTable(last.table)?.name, last, lastOwner) : undefined;
+    const acl = last ? aclDrop(names, stageNameOf(last.table, layout), last, lastOwner) : undefined;
     const why = !last || last.noMatch ? 'no flow' : last.priority === 0 ? 'miss flow' : ownerLabel(names, lastOwner);
     end = acl ?? `drop in ${where} (${why})`;
   } else if (destinations.length === 1) {

@@ -23,7 +23,9 @@ import { parseTrace } from '../../../src/trace/parse.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string): string => readFileSync(path.join(here, 'fixtures', 'across', name), 'utf8');
 const names = namesFromRecords(JSON.parse(fixture('records.json')));
-const explain = (name: string): Explanation => explainTrace(parseTrace(fixture(name)), names);
+/** The pipeline layout the fixtures were captured with (stages added since renumber the tables). */
+const LAYOUT = (JSON.parse(readFileSync(path.join(here, 'fixtures', 'stages.json'), 'utf8')) as { stages: string[] }).stages;
+const explain = (name: string): Explanation => explainTrace(parseTrace(fixture(name)), names, LAYOUT);
 
 const HV1 = '198.51.100.11';
 const HV2 = '198.51.100.12';
@@ -41,7 +43,7 @@ describe('tunnel exits', () => {
   });
 
   it('records a flood copy per remote chassis with port key 0', () => {
-    const e = explainTrace(parseTrace(readFileSync(path.join(here, 'fixtures', 'broadcast_flood.txt'), 'utf8')));
+    const e = explainTrace(parseTrace(readFileSync(path.join(here, 'fixtures', 'broadcast_flood.txt'), 'utf8')), undefined, LAYOUT);
     expect(e.exits).toEqual([expect.objectContaining({ remoteIp: HV2, tunId: '0xc', tunMetadata0: '0', portKey: 0, destinationIndex: 1 })]);
   });
 
@@ -148,7 +150,7 @@ describe('a native tunnel (userspace datapath)', () => {
     const out = t.steps[t.steps.length - 1];
     expect(out.actions.map((a) => a.text).slice(-3)).toEqual(['[br-phy] 0. priority 0', '[br-phy] NORMAL', '[br-phy] -> forwarding to learned port']);
     expect(t.steps.filter((s) => s.actions.some((a) => a.text.startsWith('[br-phy]')))).toEqual([out]);
-    const e = explainTrace(t);
+    const e = explainTrace(t, undefined, LAYOUT);
     expect(e.exits).toEqual([expect.objectContaining({ remoteIp: '198.51.100.13', tunId: '0xc', tunMetadata0: '0x7', portKey: 7 })]);
     expect(e.summary).toBe('port #4 → network #5 → allowed by security group rule #4 → router #16 → network #12 → port #7 (tunnel to 198.51.100.13)');
   });
@@ -157,7 +159,7 @@ describe('a native tunnel (userspace datapath)', () => {
     const t = parseTrace(fixture('native_flood_hv2.txt'));
     const buckets = t.events.filter((e) => e.type === 'bucket');
     expect(buckets.map((b) => b.actions.filter((a) => a.kind === 'set_field' && a.field === 'tun_dst').map((a) => a.value))).toEqual([[], ['198.51.100.11'], ['198.51.100.13']]);
-    const e = explainTrace(t);
+    const e = explainTrace(t, undefined, LAYOUT);
     expect(e.exits.map((x) => [x.remoteIp, x.tunId, x.tunMetadata0, x.portKey])).toEqual([
       ['198.51.100.11', '0x5', '0', 0],
       ['198.51.100.13', '0x5', '0', 0],
