@@ -343,7 +343,8 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES, l
             });
           }
         } else {
-          dest = state.reg15 ? portLabel(names, state.reg15) : `ofport ${a.value}`;
+          if (state.reg15 === LOCALNET_PORT_KEY) dest = `physical network${state.network !== undefined ? ` of ${networkLabel(names, state.network)}` : ''}`;
+          else dest = state.reg15 ? portLabel(names, state.reg15) : `ofport ${a.value}`;
         }
         destinations.push(skipped ? `${dest} (skipped: input port)` : dest);
       }

@@ -92,6 +92,13 @@ describe('explainTrace', () => {
     expect(explain('from_tunnel').summary).toBe('tunnel from 198.51.100.11 → network red → port vm2');
   });
 
+  it('names the physical network (localnet) as a destination, not as a port key', () => {
+    const t = parseTrace('Flow: ip,in_port=2\n\nbridge("br-int")\n 0. in_port=2, priority 100, cookie 0x300000000000003\n    set_field:0xc->metadata\n    set_field:0xfffffe->reg15\n    output:7\n\nDatapath actions: 7\n');
+    const e = explainTrace(t, names, LAYOUT);
+    expect(e.summary).toBe('network blue → physical network of network blue');
+    expect(e.lines).toContain('    set_field:0xfffffe->reg15  (output to the physical network)');
+  });
+
   it('reads a trace with the stage layout it was taken with', () => {
     const shifted = ['classify', 'tunnel_in', 'port_sec_in', 'acl_egress', 'acl_egress_state', 'acl_egress_rules', 'acl_egress_commit', 'services', 'elsewhere'];
     const e = explainTrace(parseTrace(fixture('routed')), names, shifted);
