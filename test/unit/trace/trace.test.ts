@@ -103,7 +103,7 @@ describe('explainTrace', () => {
     const shifted = ['classify', 'tunnel_in', 'port_sec_in', 'acl_egress', 'acl_egress_state', 'acl_egress_rules', 'acl_egress_commit', 'services', 'elsewhere'];
     const e = explainTrace(parseTrace(fixture('routed')), names, shifted);
     expect(e.lines).toContain('[8] elsewhere: router r1 — metadata=0xc,dl_dst=fa:16:3e:e5:37:87, priority 110');
-    expect(e.lines).toContain('[11] table 11: port vm2 (129ada34) — ip,reg0=0xa0200f6,reg13=0x4, priority 100');
+    expect(e.lines).toContain('[15] table 15: port vm2 (129ada34) — ip,reg0=0xa0200f6,reg13=0x4, priority 100');
   });
 
   it('falls back to keys without the store', () => {
