@@ -5,14 +5,11 @@
  * it crosses with each chassis' own ovs-vswitchd control socket (src/trace/run.ts).
  */
 import path from 'node:path';
-import { PORTS, SUBNETS } from '../model/collections.js';
-import { isRouterInterface } from '../model/collections.js';
-import { DecodeError, decodeJson } from '../model/decode.js';
+import { isRouterInterface, PORTS, SUBNETS } from '../model/collections.js';
 import { cidrContains, parseCidr, parseIp } from '../model/ip-address.js';
 import type { PortRecord, SubnetRecord } from '../model/records.js';
 import { openStore } from '../store/open.js';
-import type { Store } from '../store/types.js';
-import { traceAcross, type AcrossResult } from '../trace/run.js';
+import { traceAcross, values, type AcrossResult } from '../trace/run.js';
 import type { SandboxState } from './state.js';
 import { findVm } from './vm.js';
 
@@ -50,18 +47,6 @@ export interface SandboxTraceResult extends AcrossResult {
 /** ovs-vswitchd's control socket of a sandbox chassis. */
 export function chassisAppctlTarget(ovsDir: string): string {
   return path.join(ovsDir, 'ovs-vswitchd.ctl');
-}
-
-async function records<T>(store: Store, c: { readonly prefix: string; readonly decode: (v: unknown, p: string) => T }): Promise<T[]> {
-  const out: T[] = [];
-  for (const kv of (await store.range(c.prefix)).kvs) {
-    try {
-      out.push(decodeJson(kv.value, c.decode));
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-    }
-  }
-  return out;
 }
 
 const v4 = (p: PortRecord, subnets: ReadonlyMap<string, SubnetRecord>) =>
@@ -117,7 +102,7 @@ export async function sandboxTrace(state: SandboxState, o: SandboxTraceOptions):
   const ovsDirs = new Map(state.data.chassis.map((c) => [c.name, c.ovsDir]));
   const store = await openStore(apiUrl);
   try {
-    const [ports, subnets] = await Promise.all([records(store, PORTS), records(store, SUBNETS)]);
+    const [ports, subnets] = await Promise.all([values(store, PORTS.prefix, PORTS.decode), values(store, SUBNETS.prefix, SUBNETS.decode)]);
     const from = ports.find((p) => p.id === vm.portId);
     if (!from) throw new SandboxTraceError(`VM ${vm.name}'s port ${vm.portId} is not in the store`);
     const { flow, nextHop } = buildProbe({ from, inPort: vm.hostLink, toIp: o.toIp, proto: o.proto ?? { proto: 'icmp' }, ports, subnets });

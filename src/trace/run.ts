@@ -45,8 +45,8 @@ interface NbView {
   readonly chassis: readonly ChassisRecord[];
 }
 
-/** The records under a prefix that decode (one that does not is left unnamed, not fatal). */
-async function values<T>(store: Store, prefix: string, decode: Decoder<T>): Promise<T[]> {
+/** The records under a prefix that decode (one that does not is left out, not fatal). */
+export async function values<T>(store: Store, prefix: string, decode: Decoder<T>): Promise<T[]> {
   const out: T[] = [];
   for (const kv of (await store.range(prefix)).kvs) {
     try {
