@@ -12,6 +12,7 @@ import { runDemo } from '../sandbox/demo.js';
 import { createVm, deleteVm, execInVm } from '../sandbox/vm.js';
 import { execOutside } from '../sandbox/outside.js';
 import { startChassis, stopChassis } from '../sandbox/chassis-control.js';
+import { runSandboxTrace, SANDBOX_TRACE_USAGE } from './trace.js';
 
 const usage = `usage: wyvern sandbox COMMAND [OPTIONS]
 
@@ -61,6 +62,7 @@ commands:
       Unplug the VM, remove its namespace and delete its port.
   vm list
       VMs and addresses (as in status).
+${SANDBOX_TRACE_USAGE}
   demo [--store sqlite|etcd] [--port PORT]
       What 'npm run demo' runs: tear down a sandbox left in DIR, bring up 3 chassis and gateway
       chassis gw1, create through the API networks blue (10.1.0.0/24: VMs on hv1, hv2, hv3) and
@@ -331,6 +333,8 @@ export const sandboxCommand: Command = {
           return await runChassis(rest);
         case 'demo':
           return await runDemoCommand(rest);
+        case 'trace':
+          return await runSandboxTrace(rest);
         default:
           throw new UsageError(sub ? `unknown sandbox command '${sub}'` : 'missing command');
       }

@@ -179,8 +179,19 @@ export function ownerLabel(names: TraceNames, owner: Owner | undefined, withId =
   }
 }
 
-export function stageLabel(table: number): string {
-  return stageOfTable(table)?.name ?? `table ${table}`;
+/**
+ * The pipeline's stage names in table order, when a trace was taken with another layout than the
+ * running code's (a captured fixture: stages added since renumber the tables). Default: the
+ * registry (`stages.ts`).
+ */
+export type StageLayout = readonly string[];
+
+function stageNameOf(table: number, layout?: StageLayout): string | undefined {
+  return layout ? layout[table] : stageOfTable(table)?.name;
+}
+
+export function stageLabel(table: number, layout?: StageLayout): string {
+  return stageNameOf(table, layout) ?? `table ${table}`;
 }
 
 function num(value: string | undefined): number | undefined {
@@ -191,7 +202,7 @@ function num(value: string | undefined): number | undefined {
 }
 
 /** A short explanation of one action, or undefined when the action speaks for itself. */
-export function explainAction(names: TraceNames, a: TraceAction): string | undefined {
+export function explainAction(names: TraceNames, a: TraceAction, layout?: StageLayout): string | undefined {
   if (a.kind === 'set_field') {
     const n = num(a.value);
     if (n === undefined) return undefined;
@@ -202,10 +213,10 @@ export function explainAction(names: TraceNames, a: TraceAction): string | undef
     if (a.field === 'reg13') return routerLabel(names, n);
     return undefined;
   }
-  if (a.kind === 'goto_table') return stageLabel(Number(a.value));
+  if (a.kind === 'goto_table') return stageLabel(Number(a.value), layout);
   if (a.kind === 'resubmit') {
     const t = num(a.value?.split(',')[1]);
-    return t === undefined ? undefined : stageLabel(t);
+    return t === undefined ? undefined : stageLabel(t, layout);
   }
   if (a.kind === 'group') {
     const g = decodeGroupId(Number(a.value));
@@ -215,11 +226,55 @@ export function explainAction(names: TraceNames, a: TraceAction): string | undef
   return undefined;
 }
 
+/** One table visited, named (the structured form of a block of `lines`, for `--json`). */
+export interface ExplainedStep {
+  readonly table: number;
+  /** Pipeline stage name, or `table N` for a table the pipeline does not declare. */
+  readonly stage: string;
+  /** Nesting level: 0 at the top, deeper inside resubmits and group buckets. */
+  readonly depth: number;
+  /** Group bucket the step runs in, if any. */
+  readonly bucket?: number;
+  /** Owner of the flow that matched (from its cookie), named; absent when no flow matched. */
+  readonly owner?: { readonly kind: string; readonly key: number; readonly label: string };
+  readonly match: string;
+  readonly priority?: number;
+  readonly noMatch: boolean;
+  readonly actions: readonly { readonly text: string; readonly explanation?: string }[];
+  /** What a security group flow decided here (`allowed by security group web rule …`). */
+  readonly verdict?: string;
+}
+
+/**
+ * A copy of the packet sent into a tunnel: what the receiving chassis needs to continue the
+ * trace (tunnel_in matches in_port = its tunnel port, tun_id and, for Geneve, tun_metadata0).
+ */
+export interface TunnelExit {
+  /** `tun_dst`: the receiving chassis' tunnel IP. */
+  readonly remoteIp: string;
+  /** `tun_id` as set (Geneve: the network key; VXLAN: the port key, or 2^23 + network key to flood). */
+  readonly tunId: string;
+  /** `tun_metadata0` as set (Geneve only: the destination port key, 0 = flood). */
+  readonly tunMetadata0?: string;
+  /** Logical output port (reg15; 0 = flood) and network (metadata) when the packet left. */
+  readonly portKey: number;
+  readonly networkKey?: number;
+  /** This exit as it reads in `destinations` (`port vm2 (tunnel to 198.51.100.12)`), and its index there. */
+  readonly destination: string;
+  readonly destinationIndex: number;
+}
+
 export interface Explanation {
   /** Human-readable lines, one block per table visited. */
   readonly lines: readonly string[];
+  /** The tables visited, named. */
+  readonly steps: readonly ExplainedStep[];
+  /** Copies sent into tunnels, in trace order. */
+  readonly exits: readonly TunnelExit[];
   /** `port vm1 → network blue → ... → port vm2 (tunnel to 198.51.100.12)` or `... → drop in port_sec_in (...)`. */
   readonly summary: string;
+  /** The last element of the summary: the destination(s), or where and why the packet was dropped. */
+  readonly end: string;
   /** The hops of the summary before the destination(s). */
   readonly hops: readonly string[];
   /** Where the packet ends: ports, tunnels, controller; empty when dropped. */
@@ -230,13 +285,18 @@ export interface Explanation {
 
 interface RegState {
   reg15: number;
+  network?: number;
   tunDst?: string;
+  tunId?: string;
+  tunMetadata0?: string;
 }
 
-export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): Explanation {
+export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES, layout?: StageLayout): Explanation {
   const lines: string[] = [];
   const hops: string[] = [];
   const destinations: string[] = [];
+  const steps: ExplainedStep[] = [];
+  const exits: TunnelExit[] = [];
   const push = (h: string): void => {
     if (hops[hops.length - 1] !== h) hops.push(h);
   };
@@ -245,18 +305,22 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
   let groupSnapshot: RegState | undefined;
   const tunSrc = /(?:^|,)tun_src=([0-9.]+)/.exec(trace.flow)?.[1];
   let last: TraceStep | undefined;
-  const doActions = (actions: readonly TraceAction[], indent: string): Map<string, number> => {
+  const doActions = (actions: readonly TraceAction[], indent: string, explained?: { text: string; explanation?: string }[]): Map<string, number> => {
     const sets = new Map<string, number>();
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
-      const why = explainAction(names, a);
+      const why = explainAction(names, a, layout);
       lines.push(`${indent}    ${a.text}${why ? `  (${why})` : ''}`);
+      explained?.push(why ? { text: a.text, explanation: why } : { text: a.text });
       if (a.kind === 'set_field' && a.field) {
         const n = num(a.value);
         if (a.field === 'tun_dst') state.tunDst = a.value;
-        else if (n !== undefined) {
+        else if (a.field === 'tun_id') state.tunId = a.value;
+        else if (a.field === 'tun_metadata0') state.tunMetadata0 = a.value;
+        if (a.field !== 'tun_dst' && n !== undefined) {
           sets.set(a.field, n);
           if (a.field === 'reg15') state.reg15 = n;
+          if (a.field === 'metadata') state.network = n;
         }
       } else if (a.kind === 'group') {
         groupSnapshot = { ...state };
@@ -267,8 +331,20 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
         let dest: string;
         if (state.tunDst !== undefined) {
           dest = state.reg15 ? `${portLabel(names, state.reg15)} (tunnel to ${state.tunDst})` : `tunnel to ${state.tunDst} (flood)`;
+          if (!skipped) {
+            exits.push({
+              remoteIp: state.tunDst,
+              tunId: state.tunId ?? '0',
+              ...(state.tunMetadata0 !== undefined ? { tunMetadata0: state.tunMetadata0 } : {}),
+              portKey: state.reg15,
+              ...(state.network !== undefined ? { networkKey: state.network } : {}),
+              destination: dest,
+              destinationIndex: destinations.length,
+            });
+          }
         } else {
-          dest = state.reg15 ? portLabel(names, state.reg15) : `ofport ${a.value}`;
+          if (state.reg15 === LOCALNET_PORT_KEY) dest = `physical network${state.network !== undefined ? ` of ${networkLabel(names, state.network)}` : ''}`;
+          else dest = state.reg15 ? portLabel(names, state.reg15) : `ofport ${a.value}`;
         }
         destinations.push(skipped ? `${dest} (skipped: input port)` : dest);
       }
@@ -287,16 +363,29 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
     const indent = '  '.repeat(step.depth);
     const owner = step.cookie === undefined ? undefined : decodeCookie(step.cookie);
     const head = step.noMatch
-      ? `${indent}[${step.table}] ${stageLabel(step.table)}: no flow matched`
-      : `${indent}[${step.table}] ${stageLabel(step.table)}: ${ownerLabel(names, owner, true)} — ${step.match || '(any)'}, priority ${step.priority}`;
+      ? `${indent}[${step.table}] ${stageLabel(step.table, layout)}: no flow matched`
+      : `${indent}[${step.table}] ${stageLabel(step.table, layout)}: ${ownerLabel(names, owner, true)} — ${step.match || '(any)'}, priority ${step.priority}`;
     lines.push(head);
-    if (stageOfTable(step.table)?.name === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
-    const sets = doActions(step.actions, indent);
-    const acl = aclHop(names, stageOfTable(step.table)?.name, step, owner);
+    if (stageNameOf(step.table, layout) === 'tunnel_in' && hops.length === 0) push(`tunnel${tunSrc && tunSrc !== '0.0.0.0' ? ` from ${tunSrc}` : ''}`);
+    const explained: { text: string; explanation?: string }[] = [];
+    const sets = doActions(step.actions, indent, explained);
+    const acl = aclHop(names, stageNameOf(step.table, layout), step, owner);
     if (acl) {
       lines.push(`${indent}    → ${acl}`);
       push(acl);
     }
+    steps.push({
+      table: step.table,
+      stage: stageLabel(step.table, layout),
+      depth: step.depth,
+      ...(step.bucket !== undefined ? { bucket: step.bucket } : {}),
+      ...(step.noMatch ? {} : { owner: owner ? { kind: owner.kind, key: owner.key, label: ownerLabel(names, owner, true) } : { kind: 'foreign', key: 0, label: 'foreign flow' } }),
+      match: step.match,
+      ...(step.priority !== undefined ? { priority: step.priority } : {}),
+      noMatch: step.noMatch,
+      actions: explained,
+      ...(acl ? { verdict: acl } : {}),
+    });
     // Ingress port first, then its network, then the router: reads in the packet's order.
     const inport = sets.get('reg14');
     if (inport) push(portLabel(names, inport));
@@ -309,9 +398,9 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
   const dropped = trace.datapathActions === 'drop' || delivered.length === 0;
   let end: string;
   if (dropped && delivered.length === 0) {
-    const where = last ? stageLabel(last.table) : 'the first table';
+    const where = last ? stageLabel(last.table, layout) : 'the first table';
     const lastOwner = last?.cookie === undefined ? undefined : decodeCookie(last.cookie);
-    const acl = last ? aclDrop(names, stageOfTable(last.table)?.name, last, lastOwner) : undefined;
+    const acl = last ? aclDrop(names, stageNameOf(last.table, layout), last, lastOwner) : undefined;
     const why = !last || last.noMatch ? 'no flow' : last.priority === 0 ? 'miss flow' : ownerLabel(names, lastOwner);
     end = acl ?? `drop in ${where} (${why})`;
   } else if (destinations.length === 1) {
@@ -323,5 +412,5 @@ export function explainTrace(trace: ParsedTrace, names: TraceNames = NO_NAMES): 
   lines.push('');
   lines.push(`path: ${summary}`);
   if (trace.datapathActions !== undefined) lines.push(`datapath actions: ${trace.datapathActions}`);
-  return { lines, summary, hops, destinations, dropped, datapathActions: trace.datapathActions };
+  return { lines, steps, exits, summary, end, hops, destinations, dropped, datapathActions: trace.datapathActions };
 }

@@ -35,12 +35,13 @@ export type TraceEvent =
   | { readonly type: 'bucket'; readonly bucket: number; readonly depth: number; readonly actions: TraceAction[] };
 
 export interface ParsedTrace {
-  /** The `Flow:` line (the packet as given). */
+  /** The first `Flow:` line (the packet as given, before any recirculation). */
   readonly flow: string;
   readonly bridge?: string;
   readonly steps: readonly TraceStep[];
   /** Steps and bucket boundaries in text order. */
   readonly events: readonly TraceEvent[];
+  /** The last `Final flow:` (after the last recirculation); `unchanged` when no action changed it. */
   readonly finalFlow?: string;
   readonly megaflow?: string;
   /** `Datapath actions:` text, e.g. `drop` or `set(...),2`. */
@@ -89,6 +90,12 @@ export function parseTrace(text: string): ParsedTrace {
   const steps: TraceStep[] = [];
   const events: TraceEvent[] = [];
   let bucket: { n: number; depth: number } | undefined;
+  /**
+   * Another bridge's section the lines belong to (undefined: the trace's own bridge). It lasts
+   * while lines are indented at least as deep as its `bridge("…")` line (inside a group bucket it
+   * ends at the next bucket), up to `Final flow:`.
+   */
+  let section: { name: string; indent: number } | undefined;
   // Action lines belong to the latest step or bucket whose actions sit at the same indentation
   // (after a nested resubmit returns, the outer step's remaining actions follow at its indent).
   const containers: { actions: TraceAction[]; indent?: number }[] = [];
@@ -107,12 +114,14 @@ export function parseTrace(text: string): ParsedTrace {
   for (const raw of lines) {
     const line = raw.replace(/\s+$/, '');
     if (line.startsWith('Flow: ')) {
-      flow = line.slice('Flow: '.length);
+      // The packet as given; a recirculation (after ct()) prints its own `Flow:` later.
+      if (flow === '') flow = line.slice('Flow: '.length);
       continue;
     }
     if (line.startsWith('Final flow: ')) {
       finalFlow = line.slice('Final flow: '.length);
       containers.length = 0;
+      section = undefined;
       continue;
     }
     if (line.startsWith('Megaflow: ')) {
@@ -124,11 +133,21 @@ export function parseTrace(text: string): ParsedTrace {
       continue;
     }
     const b = /^bridge\("([^"]+)"\)$/.exec(line.trim());
+    const indent = line.length - line.trimStart().length;
     if (b) {
       bridge ??= b[1];
+      section = b[1] === bridge ? undefined : { name: b[1], indent };
       continue;
     }
     if (line.trim() === '' || /^-+$/.test(line.trim())) continue;
+    if (section && indent < section.indent) section = undefined;
+    if (section) {
+      // Another bridge the packet went on to (the underlay bridge of a native tunnel, a patch
+      // port's peer): its tables are not our pipeline; keep its lines as notes of the step that
+      // sent the packet there.
+      containers[containers.length - 1]?.actions.push({ text: `[${section.name}] ${line.trim()}`, kind: 'note' });
+      continue;
+    }
     let m = STEP_RE.exec(line);
     if (m) {
       const depth = indentDepth(m[1]);

@@ -12,7 +12,9 @@ import { parseAction, parseTrace } from '../../../src/trace/parse.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string): string => readFileSync(path.join(here, 'fixtures', `${name}.txt`), 'utf8');
 const names = namesFromRecords(JSON.parse(readFileSync(path.join(here, 'fixtures', 'records.json'), 'utf8')));
-const explain = (name: string) => explainTrace(parseTrace(fixture(name)), names);
+/** The pipeline layout the fixtures were captured with (stages added since renumber the tables). */
+const LAYOUT = (JSON.parse(readFileSync(path.join(here, 'fixtures', 'stages.json'), 'utf8')) as { stages: string[] }).stages;
+const explain = (name: string) => explainTrace(parseTrace(fixture(name)), names, LAYOUT);
 
 describe('parseTrace', () => {
   it('parses table lines, cookies, actions and the datapath actions', () => {
@@ -90,8 +92,22 @@ describe('explainTrace', () => {
     expect(explain('from_tunnel').summary).toBe('tunnel from 198.51.100.11 → network red → port vm2');
   });
 
+  it('names the physical network (localnet) as a destination, not as a port key', () => {
+    const t = parseTrace('Flow: ip,in_port=2\n\nbridge("br-int")\n 0. in_port=2, priority 100, cookie 0x300000000000003\n    set_field:0xc->metadata\n    set_field:0xfffffe->reg15\n    output:7\n\nDatapath actions: 7\n');
+    const e = explainTrace(t, names, LAYOUT);
+    expect(e.summary).toBe('network blue → physical network of network blue');
+    expect(e.lines).toContain('    set_field:0xfffffe->reg15  (output to the physical network)');
+  });
+
+  it('reads a trace with the stage layout it was taken with', () => {
+    const shifted = ['classify', 'tunnel_in', 'port_sec_in', 'acl_egress', 'acl_egress_state', 'acl_egress_rules', 'acl_egress_commit', 'services', 'elsewhere'];
+    const e = explainTrace(parseTrace(fixture('routed')), names, shifted);
+    expect(e.lines).toContain('[8] elsewhere: router r1 — metadata=0xc,dl_dst=fa:16:3e:e5:37:87, priority 110');
+    expect(e.lines).toContain('[15] table 15: port vm2 (129ada34) — ip,reg0=0xa0200f6,reg13=0x4, priority 100');
+  });
+
   it('falls back to keys without the store', () => {
-    const e = explainTrace(parseTrace(fixture('routed')), NO_NAMES);
+    const e = explainTrace(parseTrace(fixture('routed')), NO_NAMES, LAYOUT);
     expect(e.summary).toBe('port #3 → network #12 → router #4 → network #2 → port #4 (tunnel to 198.51.100.12)');
   });
 });
