@@ -128,13 +128,12 @@ export class NorthSouth {
         const up = s.gatewayIp;
         if (s.ipVersion !== 4 || !up) continue;
         if (!all && this.neighbours.get(n.id, up) !== undefined) continue;
-        this.arp(from, up, n);
+        this.arp(from, up);
       }
     }
   }
 
-  private arp(from: { ln: Localnet; ip: string; mac: string }, target: string, n: NetworkInfo): void {
-    void n;
+  private arp(from: { ln: Localnet; ip: string; mac: string }, target: string): void {
     this.sendExternal(from.ln, buildArpRequest({ senderMac: from.mac, senderIp: from.ip, targetIp: target }));
   }
 
@@ -159,7 +158,7 @@ export class NorthSouth {
     const frame = decodeEthernet(msg.packet, { decodeL4: false, verifyChecksums: false });
     const ln = localnetOf(contextOf(topo), n);
     if (!frame.ok || frame.value.payload.type !== 'ipv4' || !ln) return;
-    this.arp({ ln, ip: frame.value.payload.src, mac: frame.value.src }, ip, n);
+    this.arp({ ln, ip: frame.value.payload.src, mac: frame.value.src }, ip);
   }
 
   /** neighbour_learn: an ARP packet from the physical network addressed to one of our addresses. */

@@ -220,7 +220,6 @@ export function lookupRoute(view: RouterView, dstIp: string): { route: RouteEntr
   return undefined;
 }
 
-const punt = puntActions;
 
 function setRouterReg(key: number): Action {
   return { type: 'set_field', field: ROUTER_REG, value: key };
@@ -245,21 +244,21 @@ export function compileRouter(b: FlowBuilder, ctx: CompileContext, routerKey: nu
         b.flow('l3_input', {
           priority: PRIO_L3_TTL,
           match: { ...ip4, metadata, nw_ttl: ttl },
-          actions: punt(ttlExceededPuntUserdata(rk, i.network.key)),
+          actions: puntActions(ttlExceededPuntUserdata(rk, i.network.key)),
           meter: ICMP_PUNT_METER_ID,
         });
       }
       b.flow('l3_route', {
         priority: PRIO_L3_NO_ROUTE,
         match: { [ROUTER_REG]: rk, metadata },
-        actions: punt(noRoutePuntUserdata(rk, i.network.key)),
+        actions: puntActions(noRoutePuntUserdata(rk, i.network.key)),
         meter: ICMP_PUNT_METER_ID,
       });
     }
     b.flow('l3_input', {
       priority: PRIO_L3_ECHO,
       match: { ...ip4, ip_proto: IP_PROTO_ICMP, icmpv4_type: ICMP_ECHO_REQUEST, ipv4_dst: i.ip },
-      actions: punt(icmpEchoPuntUserdata(rk, i.network.key)),
+      actions: puntActions(icmpEchoPuntUserdata(rk, i.network.key)),
       meter: ICMP_PUNT_METER_ID,
     });
     b.flow('l3_input', { priority: PRIO_L3_TO_ROUTER, match: { ...ip4, ipv4_dst: i.ip } });
@@ -284,7 +283,7 @@ export function compileRouter(b: FlowBuilder, ctx: CompileContext, routerKey: nu
     b.flow('l3_nexthop', {
       priority: PRIO_L3_REACTIVE_MISS,
       match: { [ROUTER_REG]: rk },
-      actions: punt(reactiveMissPuntUserdata(rk)),
+      actions: puntActions(reactiveMissPuntUserdata(rk)),
       meter: REACTIVE_PUNT_METER_ID,
     });
   }
